@@ -1,0 +1,28 @@
+//! Continuum: typed, validated real-time events pushed to browsers over
+//! Server-Sent Events, on hyper.
+//!
+//! See the workspace `README.md` for the guide; this crate is the one users
+//! depend on. It re-exports the `#[continuum_event]` attribute and
+//! `#[derive(Payload)]`.
+
+pub mod event;
+pub mod hub;
+pub mod registry;
+pub mod schema;
+pub mod validate;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use continuum_macros::{continuum_event, Payload};
+pub use event::{DynEvent, Event, Payload};
+pub use hub::{EmitError, EventId, Hub};
+pub use registry::{Registry, RegistryError};
+pub use schema::{Constraint, EventSchema, FieldSchema, StructSchema, TypeSchema};
+pub use validate::{Issue, IssueCode, ValidationErrors};
+
+/// Everything a user needs to declare and emit events: `use continuum_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::{continuum_event, Event, Hub, Payload};
+}

@@ -1,0 +1,121 @@
+//! The static description of an event: name, docs, fields, types and
+//! constraints. JSON Schema and TypeScript are produced from it.
+
+/// The wire shape of one type.
+#[derive(Clone, Copy, Debug)]
+pub enum TypeSchema {
+    /// `true` / `false`.
+    Bool,
+    /// A JSON string.
+    String,
+    /// A whole number within the Rust type's bounds.
+    Integer {
+        /// The smallest value the Rust type holds.
+        min: i128,
+        /// The largest value the Rust type holds.
+        max: u128,
+    },
+    /// A floating-point number.
+    Float,
+    /// Any JSON value (`serde_json::Value`).
+    Any,
+    /// `null` or the inner type.
+    Option(fn() -> TypeSchema),
+    /// A JSON array of the inner type.
+    Array(fn() -> TypeSchema),
+    /// A JSON object whose values are the inner type.
+    Map(fn() -> TypeSchema),
+    /// A struct with named fields.
+    Struct(&'static StructSchema),
+    /// A string union from a unit-variant enum.
+    Enum(&'static EnumSchema),
+}
+
+/// A struct with named fields (an event's payload or a nested `Payload`).
+#[derive(Debug)]
+pub struct StructSchema {
+    /// The Rust type's name.
+    pub rust_name: &'static str,
+    /// The `///` doc comment, trimmed.
+    pub docs: &'static str,
+    /// The fields in declaration order, skipped fields left out.
+    pub fields: &'static [FieldSchema],
+    /// Whether fields not listed are rejected.
+    pub deny_unknown_fields: bool,
+}
+
+/// One field of a struct.
+#[derive(Debug)]
+pub struct FieldSchema {
+    /// The wire name (after serde renames).
+    pub name: &'static str,
+    /// The `///` doc comment, trimmed.
+    pub docs: &'static str,
+    /// The field's type.
+    pub ty: fn() -> TypeSchema,
+    /// Whether the field must be present (not `Option`, no `#[serde(default)]`).
+    pub required: bool,
+    /// Constraints on the field's value.
+    pub constraints: &'static [Constraint],
+}
+
+/// A string union from a unit-variant enum.
+#[derive(Debug)]
+pub struct EnumSchema {
+    /// The Rust type's name.
+    pub rust_name: &'static str,
+    /// The `///` doc comment, trimmed.
+    pub docs: &'static str,
+    /// The wire names of the variants.
+    pub variants: &'static [&'static str],
+}
+
+/// A number in a constraint, kept exact.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// A whole number.
+    Int(i128),
+    /// A floating-point number.
+    Float(f64),
+}
+
+/// A constraint declared with `#[event(…)]` on a field.
+#[derive(Clone, Copy, Debug)]
+pub enum Constraint {
+    /// `range(min = …, max = …)`, inclusive unless `exclusive_*`.
+    Range {
+        /// Lower bound.
+        min: Option<Number>,
+        /// Upper bound.
+        max: Option<Number>,
+        /// Whether the lower bound is excluded.
+        exclusive_min: bool,
+        /// Whether the upper bound is excluded.
+        exclusive_max: bool,
+    },
+    /// `length(min = …, max = …)`: chars for strings, items for sequences and maps.
+    Length {
+        /// Lower bound, inclusive.
+        min: Option<u64>,
+        /// Upper bound, inclusive.
+        max: Option<u64>,
+    },
+    /// `pattern = "regex"`.
+    Pattern(&'static str),
+    /// `custom = path`: the function's path as written.
+    Custom(&'static str),
+    /// `each(…)`: constraints on every element of a sequence, value of a map,
+    /// or the inner value of an `Option`.
+    Each(&'static [Constraint]),
+}
+
+/// The static description of an event.
+#[derive(Debug)]
+pub struct EventSchema {
+    /// The event's type name, e.g. `ai.task.progress`.
+    pub name: &'static str,
+    /// The payload: a struct, or `None` for a unit event (no data; `data` is `null`).
+    pub payload: Option<&'static StructSchema>,
+    /// The `///` doc comment, trimmed.
+    pub docs: &'static str,
+}

@@ -1,0 +1,1 @@
+//! The unpublished workspace root: its examples and integration tests exercise the crates together.
