@@ -5,10 +5,15 @@
 //! depend on. It re-exports the `#[continuum_event]` attribute and
 //! `#[derive(Payload)]`.
 
+pub mod backplane;
+pub mod config;
 pub mod event;
 pub mod hub;
+pub mod id;
+pub mod metrics;
 pub mod registry;
 pub mod schema;
+pub mod sse;
 pub mod validate;
 
 #[doc(hidden)]
@@ -17,7 +22,8 @@ pub mod __private;
 
 pub use continuum_macros::{continuum_event, Payload};
 pub use event::{DynEvent, Event, Payload};
-pub use hub::{EmitError, EventId, Hub};
+pub use config::{BuildError, ConfigError, HubBuilder};
+pub use hub::{default_hub, emit, emit_to, set_default_hub, EmitError, EventId, Hub};
 pub use registry::{Registry, RegistryError};
 pub use schema::{Constraint, EventSchema, FieldSchema, StructSchema, TypeSchema};
 pub use validate::{Issue, IssueCode, ValidationErrors};

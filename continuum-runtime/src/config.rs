@@ -1,0 +1,537 @@
+//! Building a [`Hub`]: the builder, the environment variables, and the
+//! settings the HTTP layer reads back through [`Hub::config`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use continuum_runtime::Hub;
+//!
+//! let hub = Hub::builder()
+//!     .replay_capacity(4096)
+//!     .heartbeat(Duration::from_secs(15))
+//!     .allowed_origins(["https://app.example.com"])
+//!     .ingest_token("s3cret")
+//!     .build()
+//!     .unwrap();
+//! assert_eq!(hub.config().path(), "/api/events");
+//! assert!(hub.config().is_origin_allowed("https://app.example.com"));
+//! ```
+//!
+//! # Environment variables
+//!
+//! [`HubBuilder::from_env`] reads these (unset or empty means "use the default"):
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `CONTINUUM_EVENT_INGEST_TOKEN` | token `POST` requests must send in `x-continuum-event-key` | none: ingest is open (one warning at start) |
+//! | `CONTINUUM_HEARTBEAT_SECS` | seconds between heartbeat comments, a whole number ≥ 1 | `25` |
+//! | `CONTINUUM_ALLOWED_ORIGINS` | comma-separated origins allowed by CORS, e.g. `https://a.example,http://localhost:5173` | none: no CORS headers |
+//!
+//! `CONTINUUM_ADDR` (the listen address) is read by the standalone server, not here.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backplane::Backplane;
+use crate::event::Event;
+use crate::hub::{AuthHook, Grant, Hub, Reject};
+use crate::registry::{Registry, RegistryError};
+
+/// Default replay buffer length (events).
+pub const DEFAULT_REPLAY_CAPACITY: usize = 1024;
+/// Default bound on how far (in events) a subscriber may fall behind before it is cut off.
+pub const DEFAULT_QUEUE_BOUND: usize = 1024;
+/// Default heartbeat interval.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(25);
+/// Default path of both routes.
+pub const DEFAULT_PATH: &str = "/api/events";
+/// Default ingest body limit: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+/// Default base of the `retry:` hint; each connection gets base + up to base of jitter.
+pub const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(2000);
+/// Default window during which a repeated `Idempotency-Key` publishes nothing.
+pub const DEFAULT_IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(300);
+/// Default number of idempotency keys remembered.
+pub const DEFAULT_IDEMPOTENCY_CAPACITY: usize = 10_000;
+
+/// The hub's settings, read by the HTTP layer through [`Hub::config`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) replay_capacity: usize,
+    pub(crate) queue_bound: usize,
+    pub(crate) heartbeat: Duration,
+    pub(crate) ingest_token: Option<Arc<str>>,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) path: String,
+    pub(crate) body_limit: usize,
+    pub(crate) max_connection_lifetime: Option<Duration>,
+    pub(crate) retry_base: Duration,
+    pub(crate) idempotency_window: Duration,
+    pub(crate) idempotency_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            replay_capacity: DEFAULT_REPLAY_CAPACITY,
+            queue_bound: DEFAULT_QUEUE_BOUND,
+            heartbeat: DEFAULT_HEARTBEAT,
+            ingest_token: None,
+            allowed_origins: Vec::new(),
+            path: DEFAULT_PATH.to_owned(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            max_connection_lifetime: None,
+            retry_base: DEFAULT_RETRY_BASE,
+            idempotency_window: DEFAULT_IDEMPOTENCY_WINDOW,
+            idempotency_capacity: DEFAULT_IDEMPOTENCY_CAPACITY,
+        }
+    }
+}
+
+impl Config {
+    /// Events kept for `Last-Event-ID` replay.
+    pub fn replay_capacity(&self) -> usize {
+        self.replay_capacity
+    }
+    /// How many events a subscriber may fall behind before it is cut off.
+    pub fn queue_bound(&self) -> usize {
+        self.queue_bound
+    }
+    /// Interval between heartbeat comments.
+    pub fn heartbeat(&self) -> Duration {
+        self.heartbeat
+    }
+    /// The ingest token, if any. Compare it in constant time (`subtle`).
+    pub fn ingest_token(&self) -> Option<&str> {
+        self.ingest_token.as_deref()
+    }
+    /// Origins allowed by CORS, normalised (no trailing `/`).
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
+    }
+    /// Whether `origin` (an `Origin` header value) is allowed. A configured `*`
+    /// allows every origin; the HTTP layer still echoes the origin itself,
+    /// never `*`, because responses carry credentials.
+    pub fn is_origin_allowed(&self, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/');
+        self.allowed_origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    }
+    /// The path of both routes, e.g. `/api/events`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// Largest accepted ingest body, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+    /// Longest an SSE stream stays open before it ends cleanly (the client
+    /// reconnects and replays), if capped.
+    pub fn max_connection_lifetime(&self) -> Option<Duration> {
+        self.max_connection_lifetime
+    }
+    /// Base of the `retry:` hint.
+    pub fn retry_base(&self) -> Duration {
+        self.retry_base
+    }
+    /// How long an `Idempotency-Key` is remembered.
+    pub fn idempotency_window(&self) -> Duration {
+        self.idempotency_window
+    }
+    /// How many idempotency keys are remembered at most.
+    pub fn idempotency_capacity(&self) -> usize {
+        self.idempotency_capacity
+    }
+}
+
+/// Builds a [`Hub`]; start with [`Hub::builder`] or [`HubBuilder::from_env`].
+pub struct HubBuilder {
+    pub(crate) config: Config,
+    pub(crate) registry: Registry,
+    pub(crate) registry_errors: Vec<RegistryError>,
+    pub(crate) auth: Option<AuthHook>,
+    pub(crate) backplane: Option<Arc<dyn Backplane>>,
+}
+
+impl fmt::Debug for HubBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HubBuilder")
+            .field("config", &self.config)
+            .field("registry", &self.registry)
+            .field("auth", &self.auth.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for HubBuilder {
+    fn default() -> Self {
+        HubBuilder::new()
+    }
+}
+
+impl HubBuilder {
+    /// A builder with every default; every `#[continuum_event]` type linked
+    /// into the binary is registered.
+    pub fn new() -> Self {
+        HubBuilder {
+            config: Config::default(),
+            registry: crate::hub::initial_registry(),
+            registry_errors: Vec::new(),
+            auth: None,
+            backplane: None,
+        }
+    }
+
+    /// A builder configured from the environment (see the [module docs](self)).
+    ///
+    /// # Errors
+    /// A variable that is set but cannot be used, naming the variable, its value and what was expected.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`
+    /// (for tests and for configuration systems other than the environment).
+    ///
+    /// ```
+    /// use continuum_runtime::HubBuilder;
+    /// let err = HubBuilder::from_lookup(|k| (k == "CONTINUUM_HEARTBEAT_SECS").then(|| "soon".to_string()))
+    ///     .unwrap_err();
+    /// assert_eq!(err.variable(), "CONTINUUM_HEARTBEAT_SECS");
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut b = HubBuilder::new();
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(token) = get("CONTINUUM_EVENT_INGEST_TOKEN") {
+            b = b.ingest_token(token);
+        }
+        if let Some(v) = get("CONTINUUM_HEARTBEAT_SECS") {
+            match v.parse::<u64>() {
+                Ok(secs) if secs >= 1 => b = b.heartbeat(Duration::from_secs(secs)),
+                _ => {
+                    return Err(ConfigError::new(
+                        "CONTINUUM_HEARTBEAT_SECS",
+                        v,
+                        "expected a whole number of seconds, at least 1 (e.g. `25`)",
+                    ))
+                }
+            }
+        }
+        if let Some(v) = get("CONTINUUM_ALLOWED_ORIGINS") {
+            let mut origins = Vec::new();
+            for o in v.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                if !is_valid_origin(o) {
+                    return Err(ConfigError::new(
+                        "CONTINUUM_ALLOWED_ORIGINS",
+                        v.clone(),
+                        format!("`{o}` is not an origin; expected `scheme://host[:port]` such as `https://app.example.com`, comma-separated"),
+                    ));
+                }
+                origins.push(o.to_owned());
+            }
+            b = b.allowed_origins(origins);
+        }
+        Ok(b)
+    }
+
+    /// Events kept for `Last-Event-ID` replay (default 1024, at least 1).
+    pub fn replay_capacity(mut self, events: usize) -> Self {
+        self.config.replay_capacity = events.max(1);
+        self
+    }
+
+    /// How many events a subscriber may fall behind before it is cut off with
+    /// `continuum.reset` (default 1024, at least 1). Publishers never wait.
+    pub fn queue_bound(mut self, events: usize) -> Self {
+        self.config.queue_bound = events.max(1);
+        self
+    }
+
+    /// Interval between heartbeat comments (default 25 s; at least 1 ms).
+    pub fn heartbeat(mut self, every: Duration) -> Self {
+        self.config.heartbeat = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The token `POST` requests must present in `x-continuum-event-key`.
+    pub fn ingest_token(mut self, token: impl Into<String>) -> Self {
+        let t: String = token.into();
+        self.config.ingest_token = if t.is_empty() { None } else { Some(t.into()) };
+        self
+    }
+
+    /// Origins allowed by CORS (`https://app.example.com`); replaces the list.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.allowed_origins = origins
+            .into_iter()
+            .map(|o| o.into().trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        self
+    }
+
+    /// The path of both routes (default `/api/events`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut p: String = path.into();
+        if !p.starts_with('/') {
+            p.insert(0, '/');
+        }
+        self.config.path = p;
+        self
+    }
+
+    /// Largest accepted ingest body in bytes (default 1 MiB).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.config.body_limit = bytes;
+        self
+    }
+
+    /// End each SSE stream cleanly after this long (clients reconnect and
+    /// replay), so load rebalances across nodes. Checked on the heartbeat
+    /// ticker, so a stream may live up to one heartbeat interval longer.
+    pub fn max_connection_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.max_connection_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Base of the `retry:` hint (default 2 s): each connection is told
+    /// base + a random share of base, so a restart spreads reconnections.
+    pub fn retry_base(mut self, base: Duration) -> Self {
+        self.config.retry_base = base;
+        self
+    }
+
+    /// How long an `Idempotency-Key` is remembered (default 5 min).
+    pub fn idempotency_window(mut self, window: Duration) -> Self {
+        self.config.idempotency_window = window;
+        self
+    }
+
+    /// How many idempotency keys are remembered at most (default 10 000).
+    pub fn idempotency_capacity(mut self, keys: usize) -> Self {
+        self.config.idempotency_capacity = keys;
+        self
+    }
+
+    /// Register an event type for ingest (types declared with
+    /// `#[continuum_event]` are registered automatically; this is for the rest).
+    /// A second type with the same name makes [`build`](Self::build) fail.
+    pub fn register<E: Event>(mut self) -> Self {
+        if let Err(e) = self.registry.register::<E>() {
+            self.registry_errors.push(e);
+        }
+        self
+    }
+
+    /// Register every type of `registry` (duplicates are reported by `build`).
+    pub fn registry(mut self, registry: &Registry) -> Self {
+        for reg in registry.iter() {
+            if let Err(e) = self.registry.insert(*reg) {
+                self.registry_errors.push(e);
+            }
+        }
+        self
+    }
+
+    /// Decide, per subscription request, which channels the subscriber may
+    /// see — or refuse it with `401`/`403`. Without a hook every subscriber
+    /// gets [`Grant::public`].
+    ///
+    /// ```
+    /// use continuum_runtime::{Hub, hub::{Grant, Reject}};
+    ///
+    /// let hub = Hub::builder()
+    ///     .authorize(|parts| match parts.headers.get("x-user") {
+    ///         Some(user) => Ok(Grant::public().with_channel(format!("user:{}", user.to_str().unwrap_or("")))),
+    ///         None => Err(Reject::unauthorized("sign in first")),
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = hub;
+    /// ```
+    pub fn authorize<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Result<Grant, Reject> + Send + Sync + 'static,
+    {
+        self.auth = Some(Arc::new(hook));
+        self
+    }
+
+    /// Publish through `backplane` instead of the in-memory default.
+    pub fn backplane(mut self, backplane: Arc<dyn Backplane>) -> Self {
+        self.backplane = Some(backplane);
+        self
+    }
+
+    /// Build the hub.
+    ///
+    /// # Errors
+    /// [`BuildError::DuplicateType`] when two Rust types declare the same event name.
+    pub fn build(self) -> Result<Hub, BuildError> {
+        if let Some(e) = self.registry_errors.into_iter().next() {
+            return Err(BuildError::DuplicateType(e));
+        }
+        Ok(Hub::from_parts(
+            self.config,
+            self.registry,
+            self.auth,
+            self.backplane,
+        ))
+    }
+}
+
+fn is_valid_origin(o: &str) -> bool {
+    if o == "*" {
+        return true;
+    }
+    let rest = match o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    {
+        Some(r) => r.trim_end_matches('/'),
+        None => return false,
+    };
+    !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// A hub could not be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Two Rust types declare the same event name; the message names both.
+    DuplicateType(RegistryError),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::DuplicateType(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::DuplicateType(e) => Some(e),
+        }
+    }
+}
+
+/// An environment variable is set to a value that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    variable: &'static str,
+    value: String,
+    expected: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, value: String, expected: impl Into<String>) -> Self {
+        ConfigError {
+            variable,
+            value,
+            expected: expected.into(),
+        }
+    }
+    /// The variable's name, e.g. `CONTINUUM_HEARTBEAT_SECS`.
+    pub fn variable(&self) -> &'static str {
+        self.variable
+    }
+    /// The value that was refused.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={:?}: {}", self.variable, self.value, self.expected)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let b = HubBuilder::from_lookup(env(&[
+            ("CONTINUUM_EVENT_INGEST_TOKEN", "tok"),
+            ("CONTINUUM_HEARTBEAT_SECS", " 7 "),
+            (
+                "CONTINUUM_ALLOWED_ORIGINS",
+                "https://a.example, http://localhost:5173/",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(b.config.ingest_token.as_deref(), Some("tok"));
+        assert_eq!(b.config.heartbeat, Duration::from_secs(7));
+        assert_eq!(
+            b.config.allowed_origins,
+            ["https://a.example", "http://localhost:5173"]
+        );
+    }
+
+    #[test]
+    fn unset_and_empty_mean_default() {
+        let b = HubBuilder::from_lookup(env(&[
+            ("CONTINUUM_HEARTBEAT_SECS", ""),
+            ("CONTINUUM_EVENT_INGEST_TOKEN", ""),
+        ]))
+        .unwrap();
+        assert_eq!(b.config.heartbeat, DEFAULT_HEARTBEAT);
+        assert_eq!(b.config.ingest_token, None);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (k, v) in [
+            ("CONTINUUM_HEARTBEAT_SECS", "0"),
+            ("CONTINUUM_HEARTBEAT_SECS", "-3"),
+            ("CONTINUUM_HEARTBEAT_SECS", "2.5"),
+            ("CONTINUUM_ALLOWED_ORIGINS", "app.example.com"),
+            ("CONTINUUM_ALLOWED_ORIGINS", "https://ok.example,ftp://x"),
+        ] {
+            let err = HubBuilder::from_lookup(|n| (n == k).then(|| v.to_string())).unwrap_err();
+            assert_eq!(err.variable(), k);
+            assert!(err.to_string().starts_with(k), "{err}");
+            assert!(err.to_string().contains("expected"), "{err}");
+        }
+    }
+
+    #[test]
+    fn origin_matching() {
+        let c = Config {
+            allowed_origins: vec!["https://a.example".into()],
+            ..Config::default()
+        };
+        assert!(c.is_origin_allowed("https://a.example"));
+        assert!(c.is_origin_allowed("https://A.example/"));
+        assert!(!c.is_origin_allowed("https://b.example"));
+        assert!(!Config::default().is_origin_allowed("https://a.example"));
+    }
+}

@@ -1,0 +1,349 @@
+//! The ring of encoded frames shared by every subscriber of a node.
+//!
+//! One ring is both the replay buffer and the live queue: a subscriber is a
+//! cursor (a position in the ring), so fan-out costs each subscriber one
+//! `Bytes` clone per event and publishers never touch subscribers. The ring
+//! is written under a short write lock (push, evict) and read under a read
+//! lock (copy a batch of `Bytes` out); no lock is held while anything is
+//! written to a socket.
+//!
+//! Waking: a subscriber that has read everything registers its waker in
+//! `waiters` (once per publish generation) and re-checks `head` under the same
+//! mutex, so a publish between its last read and its registration is never
+//! missed.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::task::Waker;
+
+use bytes::Bytes;
+
+use crate::backplane::Outgoing;
+use crate::id::{Epoch, EventId, IdCheck};
+use crate::sse::{self, ResetReason};
+
+/// One published event, encoded once.
+pub(crate) struct Frame {
+    pub(crate) id: EventId,
+    pub(crate) type_name: Cow<'static, str>,
+    pub(crate) channel: Option<Arc<str>>,
+    /// The whole SSE frame: `id`, `event`, `data` (the envelope), blank line.
+    pub(crate) bytes: Bytes,
+    /// The typed value, for in-process subscribers (`None` when the event was
+    /// published on another node).
+    pub(crate) value: Option<Arc<dyn Any + Send + Sync>>,
+    /// The payload JSON, kept only when there is no typed value to decode from.
+    pub(crate) data: Option<Bytes>,
+}
+
+pub(crate) struct Ring {
+    pub(crate) frames: VecDeque<Frame>,
+    /// Position of `frames[0]`; positions count every frame ever appended.
+    pub(crate) first_pos: u64,
+    /// Sequence of the newest frame no longer held (or the start of this
+    /// node's view): a client that saw it can still replay without a gap.
+    pub(crate) floor_seq: u64,
+    /// Sequence of the newest frame appended (`floor_seq` when none).
+    pub(crate) last_seq: u64,
+}
+
+#[derive(Default)]
+struct Waiters {
+    generation: u64,
+    list: Vec<Waker>,
+    spare: Vec<Waker>,
+}
+
+/// Where a subscriber is registered for wake-ups: (generation, index).
+pub(crate) type Registration = (u64, usize);
+
+pub(crate) struct Log {
+    epoch: Epoch,
+    capacity: usize,
+    /// Serialises publishers (sequence assignment and frame building) without
+    /// blocking readers of the ring.
+    publish: Mutex<()>,
+    ring: RwLock<Ring>,
+    /// Position one past the newest frame; readers poll it without the lock.
+    head: AtomicU64,
+    waiters: Mutex<Waiters>,
+    /// Bumped by the shared heartbeat ticker.
+    heartbeat: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What reading a batch found.
+pub(crate) enum Read {
+    /// Read up to the returned position (some frames may have been filtered out).
+    Advanced(u64),
+    /// Nothing new.
+    Empty,
+    /// The cursor fell out of the ring: `missed` frames are gone.
+    Lagged { missed: u64 },
+}
+
+/// Where a new subscription starts.
+pub(crate) struct Start {
+    pub(crate) cursor: u64,
+    /// The head when the subscription started (where live events begin).
+    pub(crate) head: u64,
+    pub(crate) reset: Option<ResetReason>,
+    /// The id the client should hold after the handshake.
+    pub(crate) resume: EventId,
+}
+
+impl Log {
+    pub(crate) fn new(epoch: Epoch, capacity: usize) -> Self {
+        Log {
+            epoch,
+            capacity: capacity.max(1),
+            publish: Mutex::new(()),
+            ring: RwLock::new(Ring {
+                frames: VecDeque::new(),
+                first_pos: 0,
+                floor_seq: 0,
+                last_seq: 0,
+            }),
+            head: AtomicU64::new(0),
+            waiters: Mutex::new(Waiters::default()),
+            heartbeat: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+
+    pub(crate) fn head(&self) -> u64 {
+        self.head.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn heartbeat_generation(&self) -> u64 {
+        self.heartbeat.load(Ordering::Acquire)
+    }
+
+    fn frame(id: EventId, o: Outgoing) -> Frame {
+        let bytes = sse::event_frame(id, &o.type_name, &o.data);
+        let data = if o.value.is_none() {
+            Some(o.data)
+        } else {
+            None
+        };
+        Frame {
+            id,
+            type_name: o.type_name,
+            channel: o.channel,
+            bytes,
+            value: o.value,
+            data,
+        }
+    }
+
+    /// Assign dense sequence numbers and append (the in-memory backplane).
+    pub(crate) fn append(&self, batch: Vec<Outgoing>) -> Vec<EventId> {
+        let guard = lock(&self.publish);
+        let mut seq = self
+            .ring
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_seq;
+        let mut ids = Vec::with_capacity(batch.len());
+        // Encoding happens outside the ring lock: readers keep reading.
+        let frames: Vec<Frame> = batch
+            .into_iter()
+            .map(|o| {
+                seq += 1;
+                let id = EventId::new(self.epoch, seq);
+                ids.push(id);
+                Self::frame(id, o)
+            })
+            .collect();
+        self.push(frames);
+        drop(guard);
+        self.wake_all();
+        ids
+    }
+
+    /// Append events whose ids were assigned elsewhere (shared backplanes).
+    pub(crate) fn deliver(&self, events: Vec<(EventId, Outgoing)>) {
+        let guard = lock(&self.publish);
+        let mut last = self
+            .ring
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_seq;
+        let frames: Vec<Frame> = events
+            .into_iter()
+            .filter(|(id, _)| {
+                let keep = id.epoch() == self.epoch && id.seq() > last;
+                if keep {
+                    last = id.seq();
+                }
+                keep
+            })
+            .map(|(id, o)| Self::frame(id, o))
+            .collect();
+        if frames.is_empty() {
+            return;
+        }
+        self.push(frames);
+        drop(guard);
+        self.wake_all();
+    }
+
+    pub(crate) fn resume_after(&self, seq: u64) {
+        let _guard = lock(&self.publish);
+        let mut ring = self.ring.write().unwrap_or_else(PoisonError::into_inner);
+        if ring.frames.is_empty() && seq > ring.last_seq {
+            ring.floor_seq = seq;
+            ring.last_seq = seq;
+        }
+    }
+
+    fn push(&self, frames: Vec<Frame>) {
+        let n = frames.len() as u64;
+        // Frames evicted here are dropped after the lock is released.
+        let mut evicted = Vec::new();
+        {
+            let mut ring = self.ring.write().unwrap_or_else(PoisonError::into_inner);
+            for f in frames {
+                ring.last_seq = f.id.seq();
+                ring.frames.push_back(f);
+            }
+            while ring.frames.len() > self.capacity {
+                if let Some(old) = ring.frames.pop_front() {
+                    ring.floor_seq = old.id.seq();
+                    ring.first_pos += 1;
+                    evicted.push(old);
+                }
+            }
+            self.head.fetch_add(n, Ordering::AcqRel);
+        }
+        drop(evicted);
+    }
+
+    /// Wake every registered subscriber (after a publish or a heartbeat).
+    pub(crate) fn wake_all(&self) {
+        let mut taken = {
+            let mut w = lock(&self.waiters);
+            if w.list.is_empty() {
+                w.generation += 1;
+                return;
+            }
+            w.generation += 1;
+            let spare = std::mem::take(&mut w.spare);
+            std::mem::replace(&mut w.list, spare)
+        };
+        for waker in taken.drain(..) {
+            waker.wake();
+        }
+        let mut w = lock(&self.waiters);
+        if w.spare.capacity() < taken.capacity() {
+            w.spare = taken;
+        }
+    }
+
+    pub(crate) fn tick_heartbeat(&self) {
+        self.heartbeat.fetch_add(1, Ordering::AcqRel);
+        self.wake_all();
+    }
+
+    /// Register `waker` unless something new arrived since `cursor` (or a
+    /// heartbeat since `hb`). Returns `false` when the caller should read again.
+    pub(crate) fn register(
+        &self,
+        reg: &mut Option<Registration>,
+        waker: &Waker,
+        cursor: u64,
+        hb: u64,
+    ) -> bool {
+        let mut w = lock(&self.waiters);
+        if self.head() != cursor || self.heartbeat_generation() != hb {
+            return false;
+        }
+        match *reg {
+            Some((generation, idx)) if generation == w.generation && idx < w.list.len() => {
+                if !w.list[idx].will_wake(waker) {
+                    w.list[idx] = waker.clone();
+                }
+            }
+            _ => {
+                let generation = w.generation;
+                w.list.push(waker.clone());
+                *reg = Some((generation, w.list.len() - 1));
+            }
+        }
+        true
+    }
+
+    /// Read frames at `cursor`, at most `max`, calling `f` on each. Stops
+    /// early when `f` returns `false` (the frame is then not consumed).
+    pub(crate) fn read(&self, cursor: u64, max: usize, mut f: impl FnMut(&Frame) -> bool) -> Read {
+        let ring = self.ring.read().unwrap_or_else(PoisonError::into_inner);
+        if cursor < ring.first_pos {
+            return Read::Lagged {
+                missed: ring.first_pos - cursor,
+            };
+        }
+        let start = (cursor - ring.first_pos) as usize;
+        if start >= ring.frames.len() {
+            return Read::Empty;
+        }
+        let mut pos = cursor;
+        for frame in ring.frames.range(start..).take(max) {
+            if !f(frame) {
+                break;
+            }
+            pos += 1;
+        }
+        Read::Advanced(pos)
+    }
+
+    /// Where a subscription with `last_event_id` starts: after that id when
+    /// the ring proves nothing was missed, else at the head with a reset.
+    pub(crate) fn start(&self, last_event_id: Option<&str>) -> Start {
+        let ring = self.ring.read().unwrap_or_else(PoisonError::into_inner);
+        let head = ring.first_pos + ring.frames.len() as u64;
+        let at_head = |reset| Start {
+            cursor: head,
+            head,
+            reset,
+            resume: EventId::new(self.epoch, ring.last_seq),
+        };
+        let Some(text) = last_event_id.map(str::trim).filter(|t| !t.is_empty()) else {
+            return at_head(None);
+        };
+        match self.epoch.check(text) {
+            IdCheck::Invalid => at_head(Some(ResetReason::UnknownId)),
+            IdCheck::ForeignEpoch => at_head(Some(ResetReason::ForeignEpoch)),
+            IdCheck::Ours(seq) if seq > ring.last_seq => at_head(Some(ResetReason::UnknownId)),
+            IdCheck::Ours(seq) if seq < ring.floor_seq => at_head(Some(ResetReason::Evicted)),
+            IdCheck::Ours(seq) => {
+                let skip = ring.frames.partition_point(|f| f.id.seq() <= seq);
+                Start {
+                    cursor: ring.first_pos + skip as u64,
+                    head,
+                    reset: None,
+                    resume: EventId::new(self.epoch, seq),
+                }
+            }
+        }
+    }
+
+    /// The id of the newest frame (seq 0 of the epoch when none).
+    pub(crate) fn last_id(&self) -> EventId {
+        EventId::new(
+            self.epoch,
+            self.ring
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .last_seq,
+        )
+    }
+}

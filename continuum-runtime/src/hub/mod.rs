@@ -1,0 +1,600 @@
+//! The hub: ids, the replay buffer, fan-out to subscribers, typed emit and
+//! in-process typed subscribe.
+//!
+//! ```
+//! use continuum_runtime::hub::{Grant, SseOptions};
+//! use continuum_runtime::Hub;
+//! # use continuum_runtime::{Event, Payload, EventSchema, TypeSchema, validate::Checker};
+//! # #[derive(serde::Serialize, serde::Deserialize)]
+//! # struct Ping { n: u32 }
+//! # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
+//! # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "" };
+//! # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
+//!
+//! let hub = Hub::builder().replay_capacity(100).build()?;
+//! let first = hub.emit(Ping { n: 1 })?;          // validated, encoded once, published
+//! hub.emit_to("user:42", Ping { n: 2 })?;        // only subscribers granted `user:42`
+//!
+//! // What `GET /api/events` serves: the handshake, then replay after `first`, then live.
+//! let stream = hub.subscribe_sse(SseOptions::new()
+//!     .last_event_id(first.to_string())
+//!     .grant(Grant::public().with_channel("user:42")));
+//! # drop(stream);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # How the HTTP layer uses the hub
+//!
+//! - `GET`: [`Hub::authorize`] with the request head (→ [`Grant`] or a
+//!   [`Reject`] to answer with its status), [`TypeFilter::parse`] on `?types=`,
+//!   then [`Hub::subscribe_sse`] with `Last-Event-ID` (header, or the
+//!   `lastEventId` query); the returned [`SseStream`] is the response body
+//!   (`http_body::Body<Data = Bytes, Error = Infallible>`).
+//! - `POST`: decode each envelope with [`Hub::registry`] (→ validated
+//!   `Arc<dyn DynEvent>`), then [`Hub::publish_dyn`] (or
+//!   [`Hub::publish_dyn_idempotent`] with an `Idempotency-Key`); count every
+//!   refusal with [`Hub::record_ingest_reject`].
+//! - Settings (path, limits, token, origins) come from [`Hub::config`].
+
+pub(crate) mod auth;
+pub(crate) mod filter;
+pub(crate) mod log;
+mod stream;
+mod typed;
+
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+pub use self::auth::{AuthHook, Grant, Reject};
+pub use self::filter::{TypeFilter, TypeFilterError};
+pub use self::stream::{SseOptions, SseStream};
+pub use self::typed::{Lagged, Subscription};
+pub use crate::id::EventId;
+
+use crate::backplane::{Backplane, BackplaneError, InMemory, LocalLog, Outgoing};
+use crate::config::{Config, HubBuilder};
+use crate::event::{DynEvent, Event};
+use crate::metrics::{IngestReject, Metrics, MetricsSnapshot};
+use crate::registry::Registry;
+use crate::validate::ValidationErrors;
+use log::Log;
+
+/// The registry a new builder starts with.
+pub(crate) fn initial_registry() -> Registry {
+    Registry::new()
+}
+
+/// The hub: publish events, subscribe to them. Cheap to clone (an `Arc`
+/// inside); every clone is the same hub.
+#[derive(Clone)]
+pub struct Hub {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) registry: Registry,
+    pub(crate) auth: Option<AuthHook>,
+    pub(crate) backplane: Arc<dyn Backplane>,
+    pub(crate) log: LocalLog,
+    pub(crate) metrics: Metrics,
+    /// Seed for connection ids and `retry:` jitter.
+    pub(crate) seed: u64,
+    pub(crate) connections: AtomicU64,
+    /// Whether the shared heartbeat ticker task is running.
+    pub(crate) ticker_running: AtomicBool,
+    idempotency: Mutex<Idempotency>,
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("epoch", &self.inner.log.epoch())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Publishing failed; nothing was published.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The event failed validation: every issue. In a batch, paths start with
+    /// the event's index, e.g. `[2].progress`.
+    Invalid(ValidationErrors),
+    /// The event could not be serialized to JSON (a `Serialize` impl failed).
+    Encode(serde_json::Error),
+    /// Event types starting with `continuum.` are reserved for the hub.
+    ReservedType(Cow<'static, str>),
+    /// The backplane failed to publish.
+    Backplane(BackplaneError),
+}
+
+impl EmitError {
+    /// Whether the event failed validation.
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, EmitError::Invalid(_))
+    }
+}
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmitError::Invalid(e) => write!(f, "invalid event: {e}"),
+            EmitError::Encode(e) => write!(f, "event could not be encoded: {e}"),
+            EmitError::ReservedType(t) => write!(
+                f,
+                "event type `{t}` is reserved: `continuum.*` types are sent by the hub only"
+            ),
+            EmitError::Backplane(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EmitError::Invalid(e) => Some(e),
+            EmitError::Encode(e) => Some(e),
+            EmitError::ReservedType(_) => None,
+            EmitError::Backplane(e) => Some(e),
+        }
+    }
+}
+
+/// The result of [`Hub::publish_dyn_idempotent`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The ids of the events, in order.
+    pub ids: Vec<EventId>,
+    /// `true` when the key was seen within the window: nothing was published
+    /// now and `ids` are the ones assigned the first time.
+    pub replayed: bool,
+}
+
+/// Whether `type_name` is reserved for the hub's own control events.
+pub fn is_reserved_type(type_name: &str) -> bool {
+    type_name == "continuum" || type_name.starts_with("continuum.")
+}
+
+impl Hub {
+    /// Start building a hub (see [`HubBuilder`]).
+    pub fn builder() -> HubBuilder {
+        HubBuilder::new()
+    }
+
+    pub(crate) fn from_parts(
+        config: Config,
+        registry: Registry,
+        auth: Option<AuthHook>,
+        backplane: Option<Arc<dyn Backplane>>,
+    ) -> Hub {
+        let backplane = backplane.unwrap_or_else(|| Arc::new(InMemory::new()));
+        let capacity = config.replay_capacity.max(config.queue_bound);
+        let log = LocalLog {
+            log: Arc::new(Log::new(backplane.epoch(), capacity)),
+        };
+        backplane.attach(log.clone());
+        Hub {
+            inner: Arc::new(Inner {
+                idempotency: Mutex::new(Idempotency::default()),
+                config,
+                registry,
+                auth,
+                backplane,
+                log,
+                metrics: Metrics::default(),
+                seed: crate::id::random_u64(),
+                connections: AtomicU64::new(0),
+                ticker_running: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The hub's settings (path, limits, token, CORS origins…).
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The event types accepted by ingest.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The epoch of this hub's ids.
+    pub fn epoch(&self) -> crate::id::Epoch {
+        self.inner.log.epoch()
+    }
+
+    /// The id of the newest event (sequence 0 of the epoch before any).
+    pub fn last_event_id(&self) -> EventId {
+        self.inner.log.log.last_id()
+    }
+
+    /// Run the authorization hook on a subscription request's head; without
+    /// a hook, [`Grant::public`]. A hook that panics rejects with `500`.
+    /// Rejections are counted in the metrics.
+    pub fn authorize(&self, parts: &http::request::Parts) -> Result<Grant, Reject> {
+        let Some(hook) = &self.inner.auth else {
+            return Ok(Grant::public());
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(parts)))
+            .unwrap_or_else(|_| {
+                Err(Reject::with_status(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "authorization hook failed",
+                ))
+            });
+        if result.is_err() {
+            self.inner
+                .metrics
+                .subscribers_rejected
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Whether an authorization hook is installed.
+    pub fn has_auth_hook(&self) -> bool {
+        self.inner.auth.is_some()
+    }
+
+    /// Validate `event`, then publish it to every subscriber.
+    ///
+    /// # Errors
+    /// [`EmitError::Invalid`] with every issue; nothing is published then.
+    pub fn emit<E: Event>(&self, event: E) -> Result<EventId, EmitError> {
+        self.emit_one(None, event)
+    }
+
+    /// Validate `event`, then publish it to the subscribers granted `channel`.
+    ///
+    /// # Errors
+    /// As [`emit`](Self::emit).
+    pub fn emit_to<E: Event>(&self, channel: &str, event: E) -> Result<EventId, EmitError> {
+        self.emit_one(Some(Arc::from(channel)), event)
+    }
+
+    fn emit_one<E: Event>(
+        &self,
+        channel: Option<Arc<str>>,
+        event: E,
+    ) -> Result<EventId, EmitError> {
+        event.validate().map_err(EmitError::Invalid)?;
+        let out = encode_typed(Arc::new(event), channel)?;
+        let ids = self.publish(vec![out])?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| EmitError::Backplane(BackplaneError::new("no id assigned", None)))
+    }
+
+    /// Validate every event, then publish them all in order, or none: the
+    /// error lists every issue of every event, paths prefixed with the index.
+    ///
+    /// ```
+    /// # use continuum_runtime::{Event, Payload, EventSchema, TypeSchema, validate::Checker, Hub};
+    /// # #[derive(serde::Serialize, serde::Deserialize)]
+    /// # struct Ping { n: u32 }
+    /// # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
+    /// # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "" };
+    /// # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
+    /// let hub = Hub::builder().build().unwrap();
+    /// let ids = hub.emit_batch([Ping { n: 1 }, Ping { n: 2 }]).unwrap();
+    /// assert_eq!(ids.len(), 2);
+    /// assert!(ids[0] < ids[1]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`emit`](Self::emit).
+    pub fn emit_batch<E: Event>(
+        &self,
+        events: impl IntoIterator<Item = E>,
+    ) -> Result<Vec<EventId>, EmitError> {
+        let events: Vec<E> = events.into_iter().collect();
+        let mut issues = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            if let Err(errs) = e.validate() {
+                issues.extend(errs.prefixed(&format!("[{i}]")).into_issues());
+            }
+        }
+        if !issues.is_empty() {
+            return Err(EmitError::Invalid(issues.into()));
+        }
+        let batch = events
+            .into_iter()
+            .map(|e| encode_typed(Arc::new(e), None))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.publish(batch)
+    }
+
+    /// Publish events already validated (as the registry's `decode` returns
+    /// them), each public (`None`) or on a channel, in order, all or nothing.
+    /// This is what `POST /api/events` calls.
+    ///
+    /// # Errors
+    /// [`EmitError::ReservedType`] for a `continuum.*` type,
+    /// [`EmitError::Encode`], [`EmitError::Backplane`]; nothing is published then.
+    pub fn publish_dyn(
+        &self,
+        events: Vec<(Arc<dyn DynEvent>, Option<Arc<str>>)>,
+    ) -> Result<Vec<EventId>, EmitError> {
+        let mut batch = Vec::with_capacity(events.len());
+        for (event, channel) in events {
+            let type_name = event.type_name();
+            if is_reserved_type(type_name) {
+                return Err(EmitError::ReservedType(Cow::Borrowed(type_name)));
+            }
+            let mut data = Vec::with_capacity(128);
+            event.write_data(&mut data).map_err(EmitError::Encode)?;
+            batch.push(Outgoing {
+                type_name: Cow::Borrowed(type_name),
+                channel,
+                data: Bytes::from(data),
+                value: Some(event.into_any()),
+            });
+        }
+        let ids = self.publish(batch)?;
+        self.inner
+            .metrics
+            .ingest_accepted
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(ids)
+    }
+
+    /// [`publish_dyn`](Self::publish_dyn) at most once per `key` within the
+    /// idempotency window: a repeated key publishes nothing and returns the
+    /// ids assigned the first time (`replayed: true`). Concurrent requests with
+    /// the same key publish once. Keys are remembered for
+    /// [`Config::idempotency_window`], at most [`Config::idempotency_capacity`] of them.
+    ///
+    /// # Errors
+    /// As [`publish_dyn`](Self::publish_dyn); a failed publish is not remembered.
+    pub fn publish_dyn_idempotent(
+        &self,
+        key: &str,
+        events: Vec<(Arc<dyn DynEvent>, Option<Arc<str>>)>,
+    ) -> Result<Published, EmitError> {
+        let now = tokio::time::Instant::now();
+        let cfg = &self.inner.config;
+        // Held across the publish so concurrent retries publish once.
+        let mut idem = self
+            .inner
+            .idempotency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        idem.expire(now, cfg.idempotency_window);
+        if let Some((_, ids)) = idem.map.get(key) {
+            return Ok(Published {
+                ids: ids.clone(),
+                replayed: true,
+            });
+        }
+        let ids = self.publish_dyn(events)?;
+        if cfg.idempotency_capacity > 0 {
+            while idem.map.len() >= cfg.idempotency_capacity {
+                match idem.order.pop_front() {
+                    Some((_, k)) => {
+                        idem.map.remove(&k);
+                    }
+                    None => break,
+                }
+            }
+            let key: Arc<str> = Arc::from(key);
+            idem.order.push_back((now, key.clone()));
+            idem.map.insert(key, (now, ids.clone()));
+        }
+        Ok(Published {
+            ids,
+            replayed: false,
+        })
+    }
+
+    fn publish(&self, batch: Vec<Outgoing>) -> Result<Vec<EventId>, EmitError> {
+        if let Some(o) = batch.iter().find(|o| is_reserved_type(&o.type_name)) {
+            return Err(EmitError::ReservedType(o.type_name.clone()));
+        }
+        let n = batch.len() as u64;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let ids = self
+            .inner
+            .backplane
+            .publish(&self.inner.log, batch)
+            .map_err(EmitError::Backplane)?;
+        self.inner
+            .metrics
+            .events_published
+            .fetch_add(n, Ordering::Relaxed);
+        Ok(ids)
+    }
+
+    /// Count a refused ingest request (the HTTP layer calls this for each).
+    pub fn record_ingest_reject(&self, why: IngestReject) {
+        self.inner.metrics.reject(why);
+    }
+
+    /// A snapshot of the hub's counters.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    /// Open an SSE subscription: the body of a `GET /api/events` response.
+    ///
+    /// The stream yields, in order: `retry:` (base plus per-connection
+    /// jitter) and `continuum.connected` (`{"connectionId","epoch"}`, with the
+    /// `id` the client resumes from); then either the replay of what the
+    /// buffer holds after `last_event_id`, or `continuum.reset` when a gap
+    /// cannot be ruled out (evicted, foreign epoch, unknown id); then live
+    /// events passing the type filter and the grant, and heartbeat comments
+    /// from the hub's one ticker. A subscriber that falls more than
+    /// [`Config::queue_bound`] events behind gets `continuum.reset`
+    /// (`lagged`) and the stream ends; its client reconnects and resumes.
+    /// The stream also ends cleanly at the connection-lifetime cap.
+    ///
+    /// Must be called within a Tokio runtime for heartbeats to run (the
+    /// ticker starts with the first subscriber); the stream itself works anywhere.
+    pub fn subscribe_sse(&self, options: SseOptions) -> SseStream {
+        self.ensure_ticker();
+        SseStream::new(self.inner.clone(), options)
+    }
+
+    /// Subscribe in-process to every event of type `E` published from now on
+    /// (on this node: typed values; from other nodes: decoded from JSON).
+    /// Events on channels are included: in-process code is trusted.
+    ///
+    /// Lag is explicit: a subscription more than [`Config::queue_bound`]
+    /// events behind yields `Err(Lagged)` once with how many events (of any
+    /// type) it skipped, then continues from the newest.
+    ///
+    /// ```
+    /// # use continuum_runtime::{Event, Payload, EventSchema, TypeSchema, validate::Checker, Hub};
+    /// # #[derive(serde::Serialize, serde::Deserialize, Debug)]
+    /// # struct Ping { n: u32 }
+    /// # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
+    /// # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "" };
+    /// # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    /// use futures_core::Stream;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let hub = Hub::builder().build().unwrap();
+    /// let mut pings = hub.subscribe::<Ping>();
+    /// hub.emit(Ping { n: 7 }).unwrap();
+    /// let got = poll_fn(|cx| Pin::new(&mut pings).poll_next(cx)).await.unwrap().unwrap();
+    /// assert_eq!(got.n, 7);
+    /// # });
+    /// ```
+    pub fn subscribe<E: Event>(&self) -> Subscription<E> {
+        Subscription::new(self.inner.clone())
+    }
+
+    /// Start the shared heartbeat ticker if it is not running and we are in
+    /// a Tokio runtime. It stops when the hub is dropped or its runtime shuts down.
+    fn ensure_ticker(&self) {
+        if self.inner.ticker_running.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.inner.ticker_running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let period = self.inner.config.heartbeat;
+        rt.spawn(ticker(weak, period));
+    }
+}
+
+/// Clears `ticker_running` however the ticker task ends (hub dropped, or
+/// its runtime shut down), so the next subscriber starts a new one.
+struct TickerGuard(Weak<Inner>);
+
+impl Drop for TickerGuard {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.ticker_running.store(false, Ordering::Release);
+        }
+    }
+}
+
+async fn ticker(weak: Weak<Inner>, period: Duration) {
+    let _guard = TickerGuard(weak.clone());
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Some(inner) = weak.upgrade() else { return };
+        inner.log.log.tick_heartbeat();
+    }
+}
+
+fn encode_typed<E: Event>(event: Arc<E>, channel: Option<Arc<str>>) -> Result<Outgoing, EmitError> {
+    let mut data = Vec::with_capacity(128);
+    serde_json::to_writer(&mut data, &*event).map_err(EmitError::Encode)?;
+    Ok(Outgoing {
+        type_name: Cow::Borrowed(E::TYPE),
+        channel,
+        data: Bytes::from(data),
+        value: Some(event),
+    })
+}
+
+#[derive(Default)]
+struct Idempotency {
+    map: HashMap<Arc<str>, (tokio::time::Instant, Vec<EventId>)>,
+    order: VecDeque<(tokio::time::Instant, Arc<str>)>,
+}
+
+impl Idempotency {
+    fn expire(&mut self, now: tokio::time::Instant, window: Duration) {
+        while let Some((at, _)) = self.order.front() {
+            if now.duration_since(*at) < window {
+                break;
+            }
+            if let Some((_, k)) = self.order.pop_front() {
+                self.map.remove(&k);
+            }
+        }
+    }
+}
+
+// ---- The process-wide default hub ----
+
+static DEFAULT_HUB: RwLock<Option<Hub>> = RwLock::new(None);
+
+/// The process-wide hub, for code that cannot be handed one (as the
+/// original's process-level bus). Built with [`Hub::builder`] defaults on
+/// first use unless [`set_default_hub`] installed one; serve that same hub
+/// (`serve(addr, default_hub())`) so its events reach browsers.
+///
+/// ```
+/// let hub = continuum_runtime::default_hub();
+/// assert_eq!(hub.epoch(), continuum_runtime::default_hub().epoch());
+/// ```
+pub fn default_hub() -> Hub {
+    if let Some(h) = &*DEFAULT_HUB.read().unwrap_or_else(PoisonError::into_inner) {
+        return h.clone();
+    }
+    let mut slot = DEFAULT_HUB.write().unwrap_or_else(PoisonError::into_inner);
+    slot.get_or_insert_with(|| {
+        HubBuilder::new()
+            .build()
+            .unwrap_or_else(|_| Hub::from_parts(Config::default(), Registry::new(), None, None))
+    })
+    .clone()
+}
+
+/// Install `hub` as the process-wide default, replacing any previous one
+/// (which keeps running for whoever holds it). Do it at start, before
+/// anything emits through [`emit`](crate::emit); returns the previous default.
+pub fn set_default_hub(hub: Hub) -> Option<Hub> {
+    DEFAULT_HUB
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .replace(hub)
+}
+
+/// [`Hub::emit`] on the [`default_hub`].
+///
+/// # Errors
+/// As [`Hub::emit`].
+pub fn emit<E: Event>(event: E) -> Result<EventId, EmitError> {
+    default_hub().emit(event)
+}
+
+/// [`Hub::emit_to`] on the [`default_hub`].
+///
+/// # Errors
+/// As [`Hub::emit`].
+pub fn emit_to<E: Event>(channel: &str, event: E) -> Result<EventId, EmitError> {
+    default_hub().emit_to(channel, event)
+}

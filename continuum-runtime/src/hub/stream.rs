@@ -1,0 +1,308 @@
+//! The SSE subscription served as the body of `GET /api/events`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+
+use super::log::{Read, Registration};
+use super::{Grant, Inner, TypeFilter};
+use crate::id::{encode_u64, splitmix64};
+use crate::sse::{self, ResetReason};
+
+/// Frames copied out of the ring per read-lock acquisition.
+const READ_BATCH: usize = 64;
+/// Bytes concatenated into one body chunk when several frames are ready: one
+/// chunk (one `write`, one HTTP/1.1 chunk header) instead of many.
+const COALESCE_BYTES: usize = 32 * 1024;
+/// Ring batches read in one poll before yielding to other tasks.
+const READS_PER_POLL: usize = 16;
+
+/// What a subscription asks for. Build with [`SseOptions::new`] and the setters.
+///
+/// ```
+/// use continuum_runtime::hub::{Grant, SseOptions, TypeFilter};
+///
+/// let opts = SseOptions::new()
+///     .last_event_id("abc")
+///     .types(TypeFilter::parse("media.*").unwrap())
+///     .grant(Grant::public().with_channel("user:1"));
+/// assert_eq!(opts.last_event_id.as_deref(), Some("abc"));
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct SseOptions {
+    /// The client's `Last-Event-ID` header (or `lastEventId` query), verbatim.
+    pub last_event_id: Option<String>,
+    /// The `?types=` filter.
+    pub types: TypeFilter,
+    /// What the authorization hook granted.
+    pub grant: Grant,
+}
+
+impl SseOptions {
+    /// Every type, public events only, no replay.
+    pub fn new() -> Self {
+        SseOptions::default()
+    }
+
+    /// Resume after this id (replay, or `continuum.reset` if that leaves a gap).
+    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
+        self.last_event_id = Some(id.into());
+        self
+    }
+
+    /// Only these event types.
+    pub fn types(mut self, types: TypeFilter) -> Self {
+        self.types = types;
+        self
+    }
+
+    /// The channels the subscriber may see.
+    pub fn grant(mut self, grant: Grant) -> Self {
+        self.grant = grant;
+        self
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Open,
+    /// Send what is pending, then end.
+    Ending,
+    Done,
+}
+
+/// One SSE subscriber: an `http_body::Body` (and a `Stream` of `Bytes`)
+/// yielding complete SSE frames. Each item holds one or more whole frames.
+///
+/// Idle, it holds no buffer: a cursor into the hub's shared ring, its filter
+/// and grant, and a slot in the hub's waker list. Dropping it (client gone)
+/// updates the metrics.
+pub struct SseStream {
+    inner: Arc<Inner>,
+    cursor: u64,
+    /// Head of the ring at subscribe time: frames before it are replay,
+    /// which does not count towards the lag bound.
+    live_from: u64,
+    filter: TypeFilter,
+    grant: Grant,
+    pending: VecDeque<Bytes>,
+    state: State,
+    heartbeat: u64,
+    deadline: Option<tokio::time::Instant>,
+    registration: Option<Registration>,
+    connection_id: String,
+    retry_ms: u64,
+}
+
+impl fmt::Debug for SseStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseStream")
+            .field("connection_id", &self.connection_id)
+            .field("cursor", &self.cursor)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SseStream {
+    pub(crate) fn new(inner: Arc<Inner>, options: SseOptions) -> Self {
+        let log = &inner.log.log;
+        let start = log.start(options.last_event_id.as_deref());
+        let n = inner.connections.fetch_add(1, Relaxed);
+        let r = splitmix64(inner.seed ^ splitmix64(n));
+        let connection_id = encode_u64(r);
+        let base = inner.config.retry_base.as_millis().min(u64::MAX as u128) as u64;
+        let retry_ms = base + if base == 0 { 0 } else { (r >> 17) % base };
+        let mut pending = VecDeque::with_capacity(2);
+        pending.push_back(sse::connected_frame(
+            retry_ms,
+            &connection_id,
+            log.epoch(),
+            Some(start.resume),
+        ));
+        if let Some(reason) = start.reset {
+            pending.push_back(sse::reset_frame(reason, None));
+            inner.metrics.resets.fetch_add(1, Relaxed);
+        }
+        inner.metrics.subscribers_now.fetch_add(1, Relaxed);
+        inner.metrics.connections_total.fetch_add(1, Relaxed);
+        let deadline = inner
+            .config
+            .max_connection_lifetime
+            .map(|d| tokio::time::Instant::now() + d);
+        tracing::debug!(connection_id = %connection_id, reset = ?start.reset.map(ResetReason::as_str), "sse subscriber connected");
+        SseStream {
+            heartbeat: log.heartbeat_generation(),
+            cursor: start.cursor,
+            live_from: start.head,
+            filter: options.types,
+            grant: options.grant,
+            pending,
+            state: State::Open,
+            deadline,
+            registration: None,
+            connection_id,
+            retry_ms,
+            inner,
+        }
+    }
+
+    /// This connection's id, as sent in `continuum.connected`.
+    pub fn connection_id(&self) -> &str {
+        &self.connection_id
+    }
+
+    /// The `retry:` hint sent to this connection, in milliseconds.
+    pub fn retry_ms(&self) -> u64 {
+        self.retry_ms
+    }
+
+    fn cut_off(&mut self) {
+        let log = &self.inner.log.log;
+        self.pending.clear();
+        self.pending
+            .push_back(sse::reset_frame(ResetReason::Lagged, Some(log.last_id())));
+        self.state = State::Ending;
+        self.inner.metrics.resets.fetch_add(1, Relaxed);
+        self.inner.metrics.cut_off.fetch_add(1, Relaxed);
+        tracing::debug!(connection_id = %self.connection_id, "sse subscriber fell behind; cut off with a reset");
+    }
+
+    /// Pop the next chunk: the first pending frame, or several concatenated.
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        let first = self.pending.pop_front()?;
+        if self.pending.is_empty() || first.len() >= COALESCE_BYTES {
+            return Some(first);
+        }
+        let mut total = first.len();
+        let mut count = 1;
+        for b in &self.pending {
+            if total + b.len() > COALESCE_BYTES {
+                break;
+            }
+            total += b.len();
+            count += 1;
+        }
+        if count == 1 {
+            return Some(first);
+        }
+        let mut buf = Vec::with_capacity(total);
+        buf.extend_from_slice(&first);
+        for b in self.pending.drain(..count - 1) {
+            buf.extend_from_slice(&b);
+        }
+        Some(Bytes::from(buf))
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let mut reads = 0;
+        loop {
+            if let Some(chunk) = self.next_chunk() {
+                return Poll::Ready(Some(chunk));
+            }
+            match self.state {
+                State::Open => {}
+                State::Ending | State::Done => {
+                    self.state = State::Done;
+                    return Poll::Ready(None);
+                }
+            }
+            let log = &self.inner.log.log;
+            let hb = log.heartbeat_generation();
+            if hb != self.heartbeat {
+                self.heartbeat = hb;
+                if self
+                    .deadline
+                    .is_some_and(|d| tokio::time::Instant::now() >= d)
+                {
+                    tracing::debug!(connection_id = %self.connection_id, "sse connection reached its lifetime cap");
+                    self.state = State::Done;
+                    return Poll::Ready(None);
+                }
+                return Poll::Ready(Some(sse::keep_alive()));
+            }
+            let head = log.head();
+            if self.cursor < head {
+                if head - self.cursor.max(self.live_from) > self.inner.config.queue_bound as u64 {
+                    self.cut_off();
+                    continue;
+                }
+                let (filter, grant, pending) = (&self.filter, &self.grant, &mut self.pending);
+                let read = log.read(self.cursor, READ_BATCH, |f| {
+                    if filter.matches(&f.type_name) && grant.allows(f.channel.as_deref()) {
+                        pending.push_back(f.bytes.clone());
+                    }
+                    true
+                });
+                match read {
+                    Read::Advanced(pos) => {
+                        self.cursor = pos;
+                        if !self.pending.is_empty() {
+                            self.inner
+                                .metrics
+                                .frames_delivered
+                                .fetch_add(self.pending.len() as u64, Relaxed);
+                        }
+                    }
+                    Read::Lagged { .. } => self.cut_off(),
+                    Read::Empty => {}
+                }
+                reads += 1;
+                if reads >= READS_PER_POLL && self.pending.is_empty() {
+                    // Long run of filtered-out frames: let other tasks run.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            if log.register(
+                &mut self.registration,
+                cx.waker(),
+                self.cursor,
+                self.heartbeat,
+            ) {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl Drop for SseStream {
+    fn drop(&mut self) {
+        self.inner.metrics.subscribers_now.fetch_sub(1, Relaxed);
+        tracing::debug!(connection_id = %self.connection_id, "sse subscriber disconnected");
+    }
+}
+
+impl futures_core::Stream for SseStream {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        self.get_mut().poll_chunk(cx)
+    }
+}
+
+impl http_body::Body for SseStream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        self.get_mut()
+            .poll_chunk(cx)
+            .map(|c| c.map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.state == State::Done && self.pending.is_empty()
+    }
+}

@@ -1,0 +1,122 @@
+//! In-process typed subscriptions: `hub.subscribe::<E>()`.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::log::{Read, Registration};
+use super::Inner;
+use crate::event::Event;
+
+const READ_BATCH: usize = 64;
+
+/// A typed subscription fell behind: `skipped` events (of any type) were
+/// passed over and it continues from the newest. Lag is never silent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lagged {
+    /// How many events of the hub's log were skipped.
+    pub skipped: u64,
+}
+
+impl fmt::Display for Lagged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "subscription fell behind and skipped {} events",
+            self.skipped
+        )
+    }
+}
+
+impl std::error::Error for Lagged {}
+
+/// A `Stream` of `Result<Arc<E>, Lagged>`: every `E` published after the
+/// subscription was made, in order. See [`Hub::subscribe`](crate::Hub::subscribe).
+pub struct Subscription<E> {
+    inner: Arc<Inner>,
+    cursor: u64,
+    ready: VecDeque<Arc<E>>,
+    registration: Option<Registration>,
+    _type: PhantomData<fn() -> E>,
+}
+
+impl<E> fmt::Debug for Subscription<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("type", &std::any::type_name::<E>())
+            .field("cursor", &self.cursor)
+            .finish()
+    }
+}
+
+impl<E: Event> Subscription<E> {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        let cursor = inner.log.log.head();
+        Subscription {
+            inner,
+            cursor,
+            ready: VecDeque::new(),
+            registration: None,
+            _type: PhantomData,
+        }
+    }
+
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Arc<E>, Lagged>>> {
+        loop {
+            if let Some(e) = self.ready.pop_front() {
+                return Poll::Ready(Some(Ok(e)));
+            }
+            let log = &self.inner.log.log;
+            let head = log.head();
+            if self.cursor < head {
+                let bound = self.inner.config.queue_bound as u64;
+                if head - self.cursor > bound {
+                    let skipped = head - self.cursor;
+                    self.cursor = head;
+                    return Poll::Ready(Some(Err(Lagged { skipped })));
+                }
+                let ready = &mut self.ready;
+                match log.read(self.cursor, READ_BATCH, |f| {
+                    if f.type_name == E::TYPE {
+                        let typed = match &f.value {
+                            Some(v) => v.clone().downcast::<E>().ok(),
+                            None => f
+                                .data
+                                .as_ref()
+                                .and_then(|d| serde_json::from_slice::<E>(d).ok())
+                                .map(Arc::new),
+                        };
+                        if let Some(e) = typed {
+                            ready.push_back(e);
+                        }
+                    }
+                    true
+                }) {
+                    Read::Advanced(pos) => self.cursor = pos,
+                    Read::Lagged { missed } => {
+                        let skipped = head.saturating_sub(self.cursor).max(missed);
+                        self.cursor = head;
+                        return Poll::Ready(Some(Err(Lagged { skipped })));
+                    }
+                    Read::Empty => {}
+                }
+                continue;
+            }
+            let hb = log.heartbeat_generation();
+            if log.register(&mut self.registration, cx.waker(), self.cursor, hb) {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl<E: Event> futures_core::Stream for Subscription<E> {
+    type Item = Result<Arc<E>, Lagged>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_item(cx)
+    }
+}
