@@ -1,18 +1,148 @@
 //! The `#[continuum_event]` attribute and `#[derive(Payload)]`; use them
-//! through `continuum-runtime`, which re-exports both.
+//! through `continuum-runtime`, which re-exports both and documents them.
+//!
+//! One file per stage: [`attr`] parses (keeping spans), [`check`] and
+//! [`model`] check and build the model generation reads, [`expand`]
+//! generates. Errors are collected in a [`ctxt::Ctxt`] so every mistake is
+//! reported in one build, and on error the item is still emitted with stub
+//! impls so one mistake gives one error.
 
 use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::quote;
+use syn::punctuated::Punctuated;
+use syn::{DeriveInput, LitStr, Token};
 
-/// Turn a struct into a Continuum event. See `continuum-runtime`.
+mod attr;
+mod case;
+mod check;
+mod ctxt;
+mod expand;
+mod model;
+mod suggest;
+
+use ctxt::Ctxt;
+use model::Kind;
+
+/// Turn a struct into a Continuum event. See `continuum_runtime::continuum_event`.
 #[proc_macro_attribute]
 pub fn continuum_event(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = attr;
-    item
+    expand_event(attr.into(), item.into()).into()
 }
 
-/// Make a struct or unit-variant enum usable inside an event payload.
+/// Make a struct or unit-variant enum usable inside an event payload. See
+/// `continuum_runtime::Payload`.
 #[proc_macro_derive(Payload, attributes(event))]
 pub fn derive_payload(item: TokenStream) -> TokenStream {
-    let _ = item;
-    TokenStream::new()
+    expand_payload(item.into()).into()
+}
+
+fn last_segment_is(path: &syn::Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == name)
+}
+
+fn expand_event(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let cx = Ctxt::new();
+    let args = attr::parse_event_args(&cx, attr);
+    let mut input: DeriveInput = match syn::parse2(item.clone()) {
+        Ok(input) => input,
+        Err(_) => {
+            let err = syn::Error::new(
+                Span::call_site(),
+                "`#[continuum_event]` goes on a struct with named fields, or on a unit struct for an event without data",
+            )
+            .to_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    if let Some(name) = &args.name {
+        check::event_name(&cx, name);
+    }
+    // A second `#[continuum_event]`: report it and drop it, so it does not
+    // expand (and report everything) again.
+    input.attrs.retain(|a| {
+        if last_segment_is(a.path(), "continuum_event") {
+            cx.error_tokens(a, "`#[continuum_event]` is applied twice; an event has exactly one name, so remove one");
+            return false;
+        }
+        true
+    });
+    for a in input.attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let Ok(paths) = a.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        for path in paths {
+            for name in ["Serialize", "Deserialize", "Payload"] {
+                if last_segment_is(&path, name) {
+                    cx.error_tokens(
+                        &path,
+                        format!("`#[continuum_event]` already implements `{name}`; remove it from this `derive`"),
+                    );
+                }
+            }
+        }
+    }
+    let krate = args.krate.clone().unwrap_or_else(model::default_krate);
+    let model = model::build(&cx, &input, Kind::Event, krate, args.deny_unknown_fields);
+    strip_event_attrs(&mut input);
+    let name = args
+        .name
+        .unwrap_or_else(|| LitStr::new("", Span::call_site()));
+    match (cx.finish(), model) {
+        (None, Some(m)) => {
+            let serde = expand::serde_attrs(&m, None);
+            let mut items = expand::payload(&m);
+            items.extend(expand::event(&m, &name));
+            let items = expand::in_const(items);
+            quote!(#serde #input #items)
+        }
+        (Some(err), Some(m)) => {
+            let serde = expand::serde_attrs(&m, None);
+            let stubs = expand::in_const(expand::stubs(&m, true));
+            let err = err.to_compile_error();
+            quote!(#serde #input #stubs #err)
+        }
+        (Some(err), None) => {
+            let err = err.to_compile_error();
+            quote!(#input #err)
+        }
+        (None, None) => quote!(#input),
+    }
+}
+
+/// `#[event(…)]` is only meaningful to us; the compiler would reject it.
+fn strip_event_attrs(input: &mut DeriveInput) {
+    if let syn::Data::Struct(s) = &mut input.data {
+        for f in s.fields.iter_mut() {
+            f.attrs.retain(|a| !a.path().is_ident("event"));
+        }
+    }
+}
+
+fn expand_payload(item: TokenStream2) -> TokenStream2 {
+    let cx = Ctxt::new();
+    let input: DeriveInput = match syn::parse2(item) {
+        Ok(input) => input,
+        Err(e) => return e.to_compile_error(),
+    };
+    let (krate, deny) = attr::parse_payload_options(&cx, &input.attrs);
+    let krate = krate.unwrap_or_else(model::default_krate);
+    let model = model::build(&cx, &input, Kind::Payload, krate, deny);
+    match (cx.finish(), model) {
+        (None, Some(m)) => {
+            let mut items = expand::remote_serde(&m, &input);
+            items.extend(expand::payload(&m));
+            expand::in_const(items)
+        }
+        (Some(err), Some(m)) => {
+            let mut items = expand::remote_serde(&m, &input);
+            items.extend(expand::stubs(&m, false));
+            let items = expand::in_const(items);
+            let err = err.to_compile_error();
+            quote!(#items #err)
+        }
+        (Some(err), None) => err.to_compile_error(),
+        (None, None) => TokenStream2::new(),
+    }
 }

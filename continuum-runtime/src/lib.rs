@@ -7,10 +7,14 @@
 
 pub mod backplane;
 pub mod config;
+pub mod decode;
+pub mod constraints;
 pub mod event;
 pub mod hub;
 pub mod id;
+pub mod json_schema;
 pub mod metrics;
+mod payload_impls;
 pub mod registry;
 pub mod schema;
 pub mod sse;

@@ -2,13 +2,19 @@
 //! without notice.
 
 pub use ::core;
+pub use ::inventory;
 pub use ::serde;
 pub use ::serde_json;
 
+pub use crate::constraints::{
+    custom, EachCheck, LengthCheck, Pattern, PatternCheck, RangeBounds, RangeCheck,
+};
 pub use crate::event::{Event, Payload};
 pub use crate::hub::{EmitError, EventId, Hub};
-pub use crate::registry::Registration;
-pub use crate::schema::{Constraint, EnumSchema, EventSchema, FieldSchema, Number, StructSchema, TypeSchema};
+pub use crate::registry::{Registration, Submitted};
+pub use crate::schema::{
+    Constraint, EnumSchema, EventSchema, FieldSchema, Number, StructSchema, TypeSchema,
+};
 pub use crate::validate::{Checker, IssueCode};
 
 /// The registration of `E`, used by both the inventory entry and `Registry::register`.
@@ -21,7 +27,11 @@ pub fn registration<E: Event>() -> Registration {
     }
 }
 
-fn decode<E: Event>(json: &str) -> Result<std::sync::Arc<dyn crate::DynEvent>, crate::ValidationErrors> {
-    let _ = json;
-    todo!("decode is built with the declarations issue")
+/// Decode `json` (the envelope's `data`; `null` for an event without data) as
+/// `E`, validate it, and erase its type. Every issue uses the same shape: see
+/// [`crate::decode`].
+pub fn decode<E: Event>(
+    json: &str,
+) -> Result<std::sync::Arc<dyn crate::DynEvent>, crate::ValidationErrors> {
+    crate::decode::decode_dyn::<E>(json)
 }

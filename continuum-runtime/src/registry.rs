@@ -1,4 +1,41 @@
 //! The registry of every event type in the binary.
+//!
+//! ```
+//! use continuum_runtime::prelude::*;
+//! use continuum_runtime::Registry;
+//!
+//! #[continuum_event("docs.registry.ping")]
+//! pub struct Ping;
+//!
+//! // Every `#[continuum_event]` linked into the binary, without listing them:
+//! let registry = Registry::from_inventory().unwrap();
+//! let ping = registry.get("docs.registry.ping").unwrap();
+//! let event = (ping.decode)("null").unwrap();
+//! assert_eq!(event.type_name(), "docs.registry.ping");
+//!
+//! // Or by hand, where link-time collection is unavailable:
+//! let mut registry = Registry::new();
+//! registry.register::<Ping>().unwrap();
+//! assert!(registry.get("docs.registry.ping").is_some());
+//! ```
+//!
+//! # Why `inventory`
+//!
+//! Each `#[continuum_event]` submits a [`Submitted`] entry with
+//! [`inventory`](https://docs.rs/inventory), so events declared in any crate
+//! of the final binary are found without a central list. `inventory` runs one
+//! tiny life-before-main constructor per entry (placed in `.init_array` on
+//! ELF, `__mod_init_func` on Mach-O, `.CRT$XCU` on Windows). It was chosen
+//! over `linkme`'s linker-section slices because it needs no per-platform
+//! linker support for a `static` slice of non-`Copy` data and has the widest
+//! platform coverage (Linux, Android, the BSDs, illumos, macOS, iOS, Windows).
+//!
+//! Limits: on WebAssembly the constructors only run when the host (or the
+//! module's linkage) calls `__wasm_call_ctors`, which some embedders do not;
+//! on targets without constructor support, and when a linker drops an object
+//! file that nothing else references (a static library whose events are never
+//! named), entries can be missing. In those cases use
+//! [`Registry::register`] for each event — the hub builder accepts both.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +60,15 @@ pub struct Registration {
     /// The event's schema.
     pub schema: fn() -> &'static EventSchema,
 }
+
+/// The entry each `#[continuum_event]` submits to the link-time inventory.
+///
+/// A function rather than a [`Registration`] value because the Rust type's
+/// name (`core::any::type_name`) is not available in a `static`.
+#[derive(Clone, Copy, Debug)]
+pub struct Submitted(pub fn() -> Registration);
+
+inventory::collect!(Submitted);
 
 /// A registry could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +109,27 @@ impl Registry {
         Registry::default()
     }
 
+    /// Every event type linked into the binary (see the module docs for how,
+    /// and where that does not work).
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::DuplicateType`] when two different Rust types declare
+    /// the same event name, naming both.
+    pub fn from_inventory() -> Result<Self, RegistryError> {
+        let mut registry = Registry::new();
+        // Visit in a stable order so the error names the same pair every run.
+        let mut regs: Vec<Registration> = inventory::iter::<Submitted>
+            .into_iter()
+            .map(|s| (s.0)())
+            .collect();
+        regs.sort_by(|a, b| (a.type_name, a.rust_name).cmp(&(b.type_name, b.rust_name)));
+        for reg in regs {
+            registry.insert(reg)?;
+        }
+        Ok(registry)
+    }
+
     /// Register `E`. Registering the same type twice is allowed; a different
     /// type with the same name is an error.
     pub fn register<E: Event>(&mut self) -> Result<(), RegistryError> {
@@ -72,11 +139,13 @@ impl Registry {
     /// Insert a registration.
     pub fn insert(&mut self, reg: Registration) -> Result<(), RegistryError> {
         match self.by_name.get(reg.type_name) {
-            Some(existing) if existing.rust_name != reg.rust_name => Err(RegistryError::DuplicateType {
-                type_name: reg.type_name,
-                first: existing.rust_name,
-                second: reg.rust_name,
-            }),
+            Some(existing) if existing.rust_name != reg.rust_name => {
+                Err(RegistryError::DuplicateType {
+                    type_name: reg.type_name,
+                    first: existing.rust_name,
+                    second: reg.rust_name,
+                })
+            }
             Some(_) => Ok(()),
             None => {
                 self.by_name.insert(reg.type_name, reg);
@@ -93,5 +162,15 @@ impl Registry {
     /// Every registration, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Registration> {
         self.by_name.values()
+    }
+
+    /// How many event types are registered.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Whether no event type is registered.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
     }
 }

@@ -29,6 +29,8 @@ pub enum TypeSchema {
     Struct(&'static StructSchema),
     /// A string union from a unit-variant enum.
     Enum(&'static EnumSchema),
+    /// JSON `null`: the payload of a unit-struct event (an event without data).
+    Null,
 }
 
 /// A struct with named fields (an event's payload or a nested `Payload`).

@@ -73,8 +73,16 @@ pub struct Issue {
 
 impl Issue {
     /// A new issue.
-    pub fn new(path: impl Into<String>, code: IssueCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Issue { path: path.into(), code, message: message.into() }
+    pub fn new(
+        path: impl Into<String>,
+        code: IssueCode,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Issue {
+            path: path.into(),
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -187,7 +195,11 @@ impl Checker {
     /// Record an issue at the current path.
     pub fn report(&mut self, code: IssueCode, message: impl Into<Cow<'static, str>>) {
         let path = self.current_path();
-        self.issues.push(Issue { path, code, message: message.into() });
+        self.issues.push(Issue {
+            path,
+            code,
+            message: message.into(),
+        });
     }
 
     /// Whether no issue has been recorded.
@@ -213,7 +225,9 @@ impl Checker {
                 }
                 Segment::Key(key) => {
                     let plain = !key.is_empty()
-                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
                     if plain {
                         if !out.is_empty() {
                             out.push('.');

@@ -1,0 +1,220 @@
+//! JSON text → a validated event, or every issue with it.
+//!
+//! Decoding runs in three passes so a client learns everything wrong with a
+//! payload in one response:
+//!
+//! 1. **Shape**: the JSON value is walked against the event's schema, collecting
+//!    every wrong type, missing required field, unknown field, out-of-bounds
+//!    integer and unknown enum variant.
+//! 2. **Deserialize**: serde builds the Rust value; should it still fail (a case
+//!    the walk does not model), its error becomes one issue at the path serde
+//!    was at (via `serde_path_to_error`).
+//! 3. **Validate**: the event's constraints, every issue collected.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::event::{DynEvent, Event};
+use crate::schema::TypeSchema;
+use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
+
+/// Decode and validate `json` (the envelope's `data`) as `E`.
+///
+/// For an event without data (a unit struct), `null` and `{}` both decode.
+pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
+    let mut value: Value = serde_json::from_str(json).map_err(|e| {
+        ValidationErrors::from(vec![Issue::new(
+            "",
+            IssueCode::Type,
+            format!("invalid JSON: {e}"),
+        )])
+    })?;
+    let ty = E::describe();
+    if matches!(ty, TypeSchema::Null) && value.as_object().is_some_and(serde_json::Map::is_empty) {
+        value = Value::Null;
+    }
+
+    let mut cx = Checker::new();
+    check_shape(ty, &value, &mut cx);
+    cx.finish()?;
+
+    let event: E = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = render_path(e.path());
+        ValidationErrors::from(vec![serde_issue(path, &e.into_inner().to_string())])
+    })?;
+    event.validate()?;
+    Ok(event)
+}
+
+/// Decode and validate, then erase the type: the registry's `decode`.
+pub(crate) fn decode_dyn<E: Event>(json: &str) -> Result<Arc<dyn DynEvent>, ValidationErrors> {
+    decode_event::<E>(json).map(|e| Arc::new(e) as Arc<dyn DynEvent>)
+}
+
+/// Every shape issue of `value` against `ty`, recorded in `cx`.
+pub fn check_shape(ty: TypeSchema, value: &Value, cx: &mut Checker) {
+    match ty {
+        TypeSchema::Null => {
+            if !value.is_null() {
+                wrong_type(cx, "null (this event has no data)", value);
+            }
+        }
+        TypeSchema::Bool => {
+            if !value.is_boolean() {
+                wrong_type(cx, "a boolean", value);
+            }
+        }
+        TypeSchema::String => {
+            if !value.is_string() {
+                wrong_type(cx, "a string", value);
+            }
+        }
+        TypeSchema::Float => {
+            if !value.is_number() {
+                wrong_type(cx, "a number", value);
+            }
+        }
+        TypeSchema::Integer { min, max } => {
+            let in_bounds = if let Some(v) = value.as_i64() {
+                i128::from(v) >= min && (v < 0 || u128::from(v.unsigned_abs()) <= max)
+            } else if let Some(v) = value.as_u64() {
+                u128::from(v) <= max
+            } else {
+                wrong_type(cx, "an integer", value);
+                return;
+            };
+            if !in_bounds {
+                cx.report(
+                    IssueCode::Type,
+                    format!("must be an integer from {min} to {max}"),
+                );
+            }
+        }
+        TypeSchema::Any => {}
+        TypeSchema::Option(inner) => {
+            if !value.is_null() {
+                check_shape(inner(), value, cx);
+            }
+        }
+        TypeSchema::Array(inner) => match value.as_array() {
+            Some(items) => {
+                let inner = inner();
+                for (i, item) in items.iter().enumerate() {
+                    cx.enter_index(i);
+                    check_shape(inner, item, cx);
+                    cx.leave();
+                }
+            }
+            None => wrong_type(cx, "an array", value),
+        },
+        TypeSchema::Map(inner) => match value.as_object() {
+            Some(map) => {
+                let inner = inner();
+                for (k, v) in map {
+                    cx.enter_key(k);
+                    check_shape(inner, v, cx);
+                    cx.leave();
+                }
+            }
+            None => wrong_type(cx, "an object", value),
+        },
+        TypeSchema::Struct(s) => match value.as_object() {
+            Some(map) => {
+                for field in s.fields {
+                    cx.enter_field(field.name);
+                    match map.get(field.name) {
+                        Some(v) => check_shape((field.ty)(), v, cx),
+                        None if field.required => cx.report(IssueCode::Required, "is required"),
+                        None => {}
+                    }
+                    cx.leave();
+                }
+                if s.deny_unknown_fields {
+                    for key in map.keys() {
+                        if !s.fields.iter().any(|f| f.name == key) {
+                            cx.enter_key(key);
+                            cx.report(IssueCode::UnknownField, unknown_field_message(s.fields));
+                            cx.leave();
+                        }
+                    }
+                }
+            }
+            None => wrong_type(cx, "an object", value),
+        },
+        TypeSchema::Enum(e) => {
+            let known = value.as_str().is_some_and(|v| e.variants.contains(&v));
+            if !known {
+                let list: Vec<String> = e.variants.iter().map(|v| format!("\"{v}\"")).collect();
+                cx.report(
+                    IssueCode::Type,
+                    format!("must be one of {}", list.join(", ")),
+                );
+            }
+        }
+    }
+}
+
+fn unknown_field_message(fields: &[crate::schema::FieldSchema]) -> String {
+    if fields.is_empty() {
+        return "is not a field of this payload (it has none)".to_owned();
+    }
+    let names: Vec<String> = fields.iter().map(|f| format!("`{}`", f.name)).collect();
+    format!(
+        "is not a field of this payload; expected one of {}",
+        names.join(", ")
+    )
+}
+
+fn wrong_type(cx: &mut Checker, expected: &str, found: &Value) {
+    let found = match found {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    cx.report(
+        IssueCode::Type,
+        format!("expected {expected}, found {found}"),
+    );
+}
+
+/// Render serde's path like [`Checker::current_path`] does.
+fn render_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut cx = Checker::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => cx.enter_index(*index),
+            Segment::Map { key } => cx.enter_key(key),
+            Segment::Enum { variant } => cx.enter_key(variant),
+            Segment::Unknown => {}
+        }
+    }
+    cx.current_path()
+}
+
+/// One issue from a serde error message, classified by its standard wording.
+fn serde_issue(path: String, message: &str) -> Issue {
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| {
+                if path.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                }
+            })
+    };
+    if let Some(p) = named("missing field `") {
+        Issue::new(p, IssueCode::Required, "is required")
+    } else if let Some(p) = named("unknown field `") {
+        Issue::new(p, IssueCode::UnknownField, message.to_owned())
+    } else {
+        Issue::new(path, IssueCode::Type, message.to_owned())
+    }
+}
