@@ -10,6 +10,7 @@ pub mod config;
 pub mod decode;
 pub mod constraints;
 pub mod event;
+pub mod http;
 pub mod hub;
 pub mod id;
 pub mod json_schema;
@@ -17,6 +18,7 @@ pub mod metrics;
 mod payload_impls;
 pub mod registry;
 pub mod schema;
+mod serve;
 pub mod sse;
 pub mod validate;
 
@@ -26,6 +28,8 @@ pub mod __private;
 
 pub use continuum_macros::{continuum_event, Payload};
 pub use event::{DynEvent, Event, Payload};
+pub use http::HubService;
+pub use serve::{raise_open_files_limit, serve, serve_with_shutdown};
 pub use config::{BuildError, ConfigError, HubBuilder};
 pub use hub::{default_hub, emit, emit_to, set_default_hub, EmitError, EventId, Hub};
 pub use registry::{Registry, RegistryError};

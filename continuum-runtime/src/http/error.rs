@@ -1,0 +1,95 @@
+//! JSON error bodies: every failure is a distinct status with
+//! `{"error": "<code>", "message": "…", …}`.
+
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use serde_json::{Map, Value};
+
+use super::body::ResponseBody;
+
+/// What `allow` says on a `405`: the methods the events path answers.
+pub(crate) const ALLOWED_METHODS: &str = "GET, POST, OPTIONS";
+
+/// A request the service refuses, rendered as a JSON response.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    /// Machine-readable, stable: `malformed_json`, `unauthorized`, …
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    /// Extra members of the body (`line`, `column`, `issues`, `limit`, …).
+    pub(crate) extra: Map<String, Value>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extra: Map::new(),
+        }
+    }
+
+    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub(crate) fn not_found() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    }
+
+    pub(crate) fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "the events path answers GET (subscribe), POST (ingest) and OPTIONS",
+        )
+    }
+
+    pub(crate) fn into_response(self) -> Response<ResponseBody> {
+        let mut body = Map::with_capacity(self.extra.len() + 2);
+        body.insert("error".into(), Value::from(self.code));
+        body.insert("message".into(), Value::from(self.message));
+        body.extend(self.extra);
+        let mut res = json_response(self.status, &Value::Object(body));
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            res.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+        }
+        res
+    }
+}
+
+/// A JSON response that is never cached.
+pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<ResponseBody> {
+    // Serializing a `Value` cannot fail (its keys are strings).
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    json_bytes_response(status, bytes.into())
+}
+
+pub(crate) fn json_bytes_response(
+    status: StatusCode,
+    bytes: bytes::Bytes,
+) -> Response<ResponseBody> {
+    let mut res = Response::new(ResponseBody::full(bytes));
+    *res.status_mut() = status;
+    let headers = res.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_not_allowed_names_the_allowed_methods() {
+        let res = ApiError::method_not_allowed().into_response();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(res.headers()[ALLOW], "GET, POST, OPTIONS");
+        assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
+    }
+}

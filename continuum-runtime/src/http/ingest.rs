@@ -1,0 +1,266 @@
+//! `POST {path}`: ingest one envelope or an array of them.
+//!
+//! Checks run cheapest-first and each failure has its own status: the token
+//! (`401`), the content type (`415`), the declared length (`413`, before a
+//! byte of the body is read), the body as read (`413` past the limit), JSON
+//! syntax (`400` with line and column), then every envelope (`422` with every
+//! issue). Only when all pass is anything published (`202`).
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use http::{Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{json, Value};
+use subtle::{Choice, ConstantTimeEq};
+use tracing::Instrument;
+
+use super::body::ResponseBody;
+use super::envelope::decode_body;
+use super::error::{json_response, ApiError};
+use super::Shared;
+use crate::hub::EmitError;
+use crate::metrics::IngestReject;
+
+/// The header carrying the ingest token.
+pub const EVENT_KEY_HEADER: &str = "x-continuum-event-key";
+/// The header that makes a retried `POST` publish once.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Set to `true` on a `202` answered from the idempotency window.
+pub const IDEMPOTENT_REPLAYED_HEADER: &str = "idempotent-replayed";
+/// Longest accepted `Idempotency-Key`, in bytes (a UUID is 36).
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub(crate) async fn ingest<B>(shared: &Shared, parts: &Parts, body: B) -> Response<ResponseBody>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let span = tracing::info_span!(
+        "continuum.ingest",
+        events = tracing::field::Empty,
+        status = tracing::field::Empty
+    );
+    let result = run(shared, parts, body).instrument(span.clone()).await;
+    let res = match result {
+        Ok(res) => res,
+        Err(err) => {
+            if let Some(why) = reject_reason(&err) {
+                shared.hub.record_ingest_reject(why);
+            }
+            span.in_scope(|| {
+                tracing::debug!(status = err.status.as_u16(), error = err.code, message = %err.message, "continuum: ingest rejected");
+            });
+            err.into_response()
+        }
+    };
+    span.record("status", res.status().as_u16());
+    res
+}
+
+async fn run<B>(shared: &Shared, parts: &Parts, body: B) -> Result<Response<ResponseBody>, ApiError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let hub = &shared.hub;
+    let config = hub.config();
+    if let Some(token) = config.ingest_token() {
+        if !token_matches(token.as_bytes(), parts.headers.get(EVENT_KEY_HEADER)) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                format!("missing or wrong `{EVENT_KEY_HEADER}` header"),
+            ));
+        }
+    }
+    check_content_type(parts.headers.get(CONTENT_TYPE))?;
+    let limit = config.body_limit();
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is over {limit} bytes"),
+        )
+        .with("limit", limit)
+    };
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let key = idempotency_key(parts.headers.get(IDEMPOTENCY_KEY_HEADER))?;
+
+    let bytes: Bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.is::<LengthLimitError>() => return Err(too_large()),
+        Err(err) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "body_read_failed",
+                format!("could not read the request body: {err}"),
+            ))
+        }
+    };
+
+    let batch = decode_body(hub.registry(), &bytes)?;
+    let count = batch.events.len();
+    tracing::Span::current().record("events", count);
+    let published = match key {
+        Some(key) => hub
+            .publish_dyn_idempotent(key, batch.events)
+            .map(|p| (p.ids, p.replayed)),
+        None => hub.publish_dyn(batch.events).map(|ids| (ids, false)),
+    };
+    let (ids, replayed) = published.map_err(publish_error)?;
+    tracing::debug!(events = count, replayed, "continuum: ingest accepted");
+
+    let body = if batch.single && ids.len() == 1 {
+        json!({ "id": ids[0].to_string() })
+    } else {
+        json!({ "ids": ids.iter().map(ToString::to_string).collect::<Vec<_>>() })
+    };
+    let mut res = json_response(StatusCode::ACCEPTED, &body);
+    if replayed {
+        res.headers_mut().insert(
+            HeaderName::from_static(IDEMPOTENT_REPLAYED_HEADER),
+            HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
+}
+
+/// Compare the presented token with the configured one in time that depends
+/// only on the configured token's length, never on where they differ or on
+/// the presented token's length.
+fn token_matches(expected: &[u8], presented: Option<&HeaderValue>) -> bool {
+    let presented = presented.map_or(&[][..], HeaderValue::as_bytes);
+    let mut equal = Choice::from(u8::from(presented.len() == expected.len()));
+    for (i, byte) in expected.iter().enumerate() {
+        equal &= presented.get(i).unwrap_or(&0).ct_eq(byte);
+    }
+    equal.into()
+}
+
+fn check_content_type(value: Option<&HeaderValue>) -> Result<(), ApiError> {
+    let unsupported = |found: &str| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("expected `content-type: application/json`, got {found}"),
+        )
+    };
+    let Some(value) = value else {
+        return Err(unsupported("none"));
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| unsupported("a non-ASCII value"))?;
+    let mut params = text.split(';');
+    let essence = params.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(unsupported(&format!("`{text}`")));
+    }
+    for param in params {
+        if let Some((name, value)) = param.split_once('=') {
+            let value = value.trim().trim_matches('"');
+            if name.trim().eq_ignore_ascii_case("charset") && !value.eq_ignore_ascii_case("utf-8") {
+                return Err(unsupported(&format!("`{text}` (JSON is UTF-8)")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn idempotency_key(value: Option<&HeaderValue>) -> Result<Option<&str>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    match value.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_LEN => Ok(Some(key)),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            format!("`{IDEMPOTENCY_KEY_HEADER}` must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"),
+        )),
+    }
+}
+
+fn publish_error(err: EmitError) -> ApiError {
+    match err {
+        EmitError::Invalid(errors) => {
+            let issues = serde_json::to_value(errors.issues()).unwrap_or(Value::Null);
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_event",
+                errors.to_string(),
+            )
+            .with("issues", issues)
+        }
+        EmitError::ReservedType(ty) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reserved_type",
+            format!(
+                "event type `{ty}` is reserved: `continuum.*` events are sent by the server only"
+            ),
+        ),
+        EmitError::Backplane(err) => {
+            tracing::warn!(error = %err, "continuum: publish failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "publish_failed",
+                "the event could not be published; retry later",
+            )
+        }
+        other => {
+            tracing::error!(error = %other, "continuum: publish failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "publish_failed",
+                "the event could not be published",
+            )
+        }
+    }
+}
+
+fn reject_reason(err: &ApiError) -> Option<IngestReject> {
+    Some(match err.code {
+        "malformed_json" | "body_read_failed" => IngestReject::MalformedJson,
+        "unauthorized" => IngestReject::Unauthorized,
+        "payload_too_large" => IngestReject::PayloadTooLarge,
+        "unsupported_media_type" => IngestReject::UnsupportedMediaType,
+        "unknown_type" => IngestReject::UnknownType,
+        "reserved_type" => IngestReject::ReservedType,
+        "invalid_event" => IngestReject::Invalid,
+        "publish_failed" => IngestReject::PublishFailed,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        let v = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert!(token_matches(b"secret", Some(&v("secret"))));
+        assert!(!token_matches(b"secret", Some(&v("secreT"))));
+        assert!(!token_matches(b"secret", Some(&v("secret2"))));
+        assert!(!token_matches(b"secret", Some(&v("secre"))));
+        assert!(!token_matches(b"secret", None));
+    }
+
+    #[test]
+    fn content_types() {
+        let v = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert!(check_content_type(Some(&v("application/json"))).is_ok());
+        assert!(check_content_type(Some(&v("Application/JSON; charset=UTF-8"))).is_ok());
+        assert!(check_content_type(Some(&v("application/json; charset=latin1"))).is_err());
+        assert!(check_content_type(Some(&v("text/plain"))).is_err());
+        assert!(check_content_type(None).is_err());
+    }
+}

@@ -1,0 +1,106 @@
+//! The subscribe query string: `?types=a.b,media.*&lastEventId=…`.
+
+use std::borrow::Cow;
+
+/// What `GET` reads from its query string.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct SubscribeQuery {
+    /// `types`, split on commas, empty entries dropped; several `types`
+    /// parameters add up. `None` when absent or empty: every type.
+    pub(crate) types: Option<Vec<String>>,
+    /// `lastEventId`, for clients that cannot set the `Last-Event-ID` header.
+    pub(crate) last_event_id: Option<String>,
+}
+
+impl SubscribeQuery {
+    pub(crate) fn parse(query: Option<&str>) -> Self {
+        let mut out = SubscribeQuery::default();
+        for (key, value) in pairs(query.unwrap_or("")) {
+            match &*key {
+                "types" => out.types.get_or_insert_with(Vec::new).extend(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned),
+                ),
+                "lastEventId" => out.last_event_id = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        // `?types=` with nothing in it filters nothing (rather than everything).
+        if out.types.as_ref().is_some_and(Vec::is_empty) {
+            out.types = None;
+        }
+        out
+    }
+}
+
+/// `application/x-www-form-urlencoded` pairs: `&`-separated, `+` is a space,
+/// `%XX` decoded (invalid escapes kept as written, invalid UTF-8 replaced).
+fn pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(k), decode(v))
+    })
+}
+
+fn decode(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(s);
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(hex),
+                bytes.get(i + 2).and_then(hex),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn hex(b: &u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_types_and_last_event_id() {
+        let q = SubscribeQuery::parse(Some(
+            "types=ai.task.progress%2Cmedia.*&x=1&lastEventId=abc-1_2&types=+b.c",
+        ));
+        assert_eq!(q.types.unwrap(), ["ai.task.progress", "media.*", "b.c"]);
+        assert_eq!(q.last_event_id.as_deref(), Some("abc-1_2"));
+    }
+
+    #[test]
+    fn absent_and_odd_input() {
+        assert_eq!(SubscribeQuery::parse(None), SubscribeQuery::default());
+        let q = SubscribeQuery::parse(Some("types=&lastEventId=%zz%4"));
+        assert_eq!(q.types, None);
+        assert_eq!(q.last_event_id.as_deref(), Some("%zz%4"));
+        let q = SubscribeQuery::parse(Some("lastEventId=%ff"));
+        assert_eq!(q.last_event_id.as_deref(), Some("\u{fffd}"));
+    }
+}

@@ -1,0 +1,75 @@
+//! `GET {path}`: open an SSE subscription.
+
+use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::request::Parts;
+use http::{Response, StatusCode};
+
+use super::body::ResponseBody;
+use super::error::ApiError;
+use super::query::SubscribeQuery;
+use super::Shared;
+use crate::hub::{SseOptions, TypeFilter};
+
+/// The header a browser's `EventSource` sends on reconnect.
+const LAST_EVENT_ID: &str = "last-event-id";
+
+pub(crate) fn subscribe(
+    shared: &Shared,
+    parts: &Parts,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let hub = &shared.hub;
+    let query = SubscribeQuery::parse(parts.uri.query());
+    let types = match &query.types {
+        None => TypeFilter::all(),
+        Some(list) => TypeFilter::parse(&list.join(",")).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_types", e.to_string())
+                .with("item", e.item())
+        })?,
+    };
+    let grant = hub.authorize(parts).map_err(|reject| {
+        let code = match reject.status() {
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            _ => "rejected",
+        };
+        tracing::debug!(
+            status = reject.status().as_u16(),
+            reason = reject.message(),
+            "continuum: subscriber rejected"
+        );
+        ApiError::new(reject.status(), code, reject.message())
+    })?;
+
+    // The header wins: on reconnect a browser sends the newest id there, while
+    // the URL still carries the `lastEventId` the page started with.
+    let last_event_id = parts
+        .headers
+        .get(LAST_EVENT_ID)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .or(query.last_event_id);
+
+    let mut options = SseOptions::new().types(types).grant(grant);
+    if let Some(id) = last_event_id {
+        options = options.last_event_id(id);
+    }
+    let stream = hub.subscribe_sse(options);
+    tracing::debug!(
+        connection_id = stream.connection_id(),
+        "continuum: subscriber connected"
+    );
+
+    let mut res = Response::new(ResponseBody::stream(stream, shared.shutdown.clone()));
+    let headers = res.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    // Never cached, never compressed or re-chunked by a proxy.
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    // nginx: do not buffer the stream.
+    headers.insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    Ok(res)
+}
