@@ -171,7 +171,7 @@ fn write_multiline(buf: &mut Vec<u8>, name: &[u8], value: &[u8]) {
         };
         buf.extend_from_slice(name);
         buf.push(b':');
-        if !line.is_empty() || !name.is_empty() {
+        if !line.is_empty() {
             buf.push(b' ');
         }
         buf.extend_from_slice(line);

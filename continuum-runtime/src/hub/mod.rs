@@ -148,6 +148,10 @@ impl std::error::Error for EmitError {
     }
 }
 
+/// One event for [`Hub::publish_dyn`]: a validated, type-erased event (as
+/// the registry's `decode` returns it) and its channel (`None`: public).
+pub type DynPublish = (Arc<dyn DynEvent>, Option<Arc<str>>);
+
 /// The result of [`Hub::publish_dyn_idempotent`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Published {
@@ -320,10 +324,7 @@ impl Hub {
     /// # Errors
     /// [`EmitError::ReservedType`] for a `continuum.*` type,
     /// [`EmitError::Encode`], [`EmitError::Backplane`]; nothing is published then.
-    pub fn publish_dyn(
-        &self,
-        events: Vec<(Arc<dyn DynEvent>, Option<Arc<str>>)>,
-    ) -> Result<Vec<EventId>, EmitError> {
+    pub fn publish_dyn(&self, events: Vec<DynPublish>) -> Result<Vec<EventId>, EmitError> {
         let mut batch = Vec::with_capacity(events.len());
         for (event, channel) in events {
             let type_name = event.type_name();
@@ -358,7 +359,7 @@ impl Hub {
     pub fn publish_dyn_idempotent(
         &self,
         key: &str,
-        events: Vec<(Arc<dyn DynEvent>, Option<Arc<str>>)>,
+        events: Vec<DynPublish>,
     ) -> Result<Published, EmitError> {
         let now = tokio::time::Instant::now();
         let cfg = &self.inner.config;
