@@ -38,6 +38,33 @@ impl Sample {
     }
 }
 
+/// CPU seconds the whole machine has spent busy (every state but idle and iowait,
+/// all cores), from `/proc/stat`. Subtracting the server's and the generator's own
+/// CPU over a window shows how much other processes took from the benchmark.
+pub fn machine_busy_secs() -> io::Result<f64> {
+    let stat = fs::read_to_string("/proc/stat")?;
+    parse_machine_busy(&stat)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable /proc/stat"))
+}
+
+fn parse_machine_busy(stat: &str) -> Option<f64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user]
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
+    Some(busy as f64 / TICKS_PER_SEC)
+}
+
 /// utime + stime (fields 14 and 15) in seconds. The command name (field 2) may
 /// contain spaces and parentheses, so fields are counted after its last `)`.
 fn parse_cpu(stat: &str) -> Option<f64> {

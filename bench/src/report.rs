@@ -27,6 +27,7 @@ const METRICS: &[(&str, &str)] = &[
     ("server_cpu_secs", "server CPU s"),
     ("server_cpu_ns_per_delivery", "server CPU ns/delivery"),
     ("loadgen_cpu_secs", "loadgen CPU s"),
+    ("other_cpu_secs", "other processes' CPU s"),
     ("window_secs", "window s"),
     ("publish_per_sec", "publish rate/s"),
     ("connect_secs", "connect s"),
@@ -43,6 +44,7 @@ fn metrics_for(scenario: &str) -> Option<&'static [&'static str]> {
             "server_cpu_secs",
             "server_cpu_ns_per_delivery",
             "loadgen_cpu_secs",
+            "other_cpu_secs",
             "window_secs",
         ],
         "S4" => &["rss_per_sub_kib", "connect_secs", "loadgen_cpu_secs"],
@@ -54,6 +56,7 @@ fn metrics_for(scenario: &str) -> Option<&'static [&'static str]> {
             "lost",
             "server_cpu_secs",
             "loadgen_cpu_secs",
+            "other_cpu_secs",
         ],
         "S6" => &[
             "accepted_per_sec",
@@ -61,6 +64,7 @@ fn metrics_for(scenario: &str) -> Option<&'static [&'static str]> {
             "lost",
             "server_cpu_secs",
             "loadgen_cpu_secs",
+            "other_cpu_secs",
         ],
         _ => return None,
     })
@@ -117,9 +121,9 @@ pub fn report(jsonl: &str) -> Result<String, serde_json::Error> {
                 .filter(|v| v.get("error").is_some())
                 .count();
             if errors > 0 {
-                out.push_str(&format!(" {s} ({n} runs, {errors} failed) |"));
+                out.push_str(&format!(" {s} (runs: {n}, failed: {errors}) |"));
             } else {
-                out.push_str(&format!(" {s} ({n} runs) |"));
+                out.push_str(&format!(" {s} (runs: {n}) |"));
             }
         }
         if ratio {

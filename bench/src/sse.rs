@@ -18,6 +18,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use memchr::{memchr, memmem};
 
@@ -84,6 +85,9 @@ impl std::error::Error for ParseError {}
 
 const MAX_HEAD: usize = 64 * 1024;
 const SENT_NS: &[u8] = b"\"sentNs\":";
+/// Built once: constructing a searcher per data line cost the generator 7% of its CPU.
+static SENT_NS_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(SENT_NS));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chunk {
@@ -322,7 +326,7 @@ fn end_of_size(size: u64) -> Chunk {
 
 /// The unsigned integer after the first `"sentNs":` in `data`.
 fn find_sent_ns(data: &[u8]) -> Option<u64> {
-    let at = memmem::find(data, SENT_NS)? + SENT_NS.len();
+    let at = SENT_NS_FINDER.find(data)? + SENT_NS.len();
     let digits = data[at..].iter().skip_while(|b| **b == b' ');
     let mut value: u64 = 0;
     let mut any = false;

@@ -87,9 +87,9 @@ async fn subscribe(
 }
 
 async fn ingest(State(state): State<AppState>, Json(body): Json<Ingest>) -> Response {
-    let envelopes = match body {
-        Ingest::One(e) => vec![e],
-        Ingest::Many(v) => v,
+    let (envelopes, single) = match body {
+        Ingest::One(e) => (vec![e], true),
+        Ingest::Many(v) => (v, false),
     };
     for (i, e) in envelopes.iter().enumerate() {
         if e.ty != "bench.tick" {
@@ -107,6 +107,13 @@ async fn ingest(State(state): State<AppState>, Json(body): Json<Ingest>) -> Resp
                 .into_response();
         }
     }
+    if envelopes.is_empty() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": "empty batch" })),
+        )
+            .into_response();
+    }
     let mut ids = Vec::with_capacity(envelopes.len());
     for envelope in envelopes {
         let id = state.next_id.fetch_add(1, Ordering::Relaxed).to_string();
@@ -114,7 +121,12 @@ async fn ingest(State(state): State<AppState>, Json(body): Json<Ingest>) -> Resp
         // No subscribers is not an error.
         let _ = state.tx.send(Published { id, envelope });
     }
-    (StatusCode::ACCEPTED, Json(json!({ "ids": ids }))).into_response()
+    let body = if single {
+        json!({ "id": ids[0] })
+    } else {
+        json!({ "ids": ids })
+    };
+    (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
 #[tokio::main]

@@ -4,6 +4,9 @@
 //! ```text
 //! continuum_server [ADDR]   # or CONTINUUM_ADDR; default 127.0.0.1:3002
 //! ```
+//!
+//! The hub is built from the environment (`CONTINUUM_*`, see `HubBuilder::from_env`),
+//! otherwise with the defaults every user gets.
 
 use continuum_runtime::prelude::*;
 
@@ -24,7 +27,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .or_else(|| std::env::var("CONTINUUM_ADDR").ok())
         .unwrap_or_else(|| "127.0.0.1:3002".to_owned());
-    let hub = Hub::builder().build()?;
+    // Defaults, as a user gets them; `CONTINUUM_*` variables may override them.
+    // `register` is redundant where the attribute's automatic registration works.
+    let hub = continuum_runtime::HubBuilder::from_env()?
+        .register::<BenchTick>()
+        .build()?;
     continuum_runtime::serve(addr.as_str(), hub).await?;
     Ok(())
 }

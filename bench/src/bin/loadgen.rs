@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use continuum_bench::procfs::Sample;
+use continuum_bench::procfs::{machine_busy_secs, Sample};
 use continuum_bench::sse::{Frame, Kind, SseClient};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
@@ -80,6 +80,7 @@ struct Opts {
     connect_timeout: Duration,
     drain_timeout: Duration,
     settle: Duration,
+    threads: usize,
 }
 
 fn usage() -> ! {
@@ -87,7 +88,7 @@ fn usage() -> ! {
         "usage: loadgen fanout|idle --target http://HOST:PORT/PATH [--subs N] [--events M] \
          [--publishers K] [--rate EV_PER_S] [--batch B] [--server-pid PID] [--scenario S] \
          [--server NAME] [--run I] [--json FILE] [--connect-concurrency C] \
-         [--connect-timeout SECS] [--drain-timeout SECS] [--settle SECS]\n\
+         [--connect-timeout SECS] [--drain-timeout SECS] [--settle SECS] [--threads T]\n\
          \x20      loadgen report FILE"
     );
     std::process::exit(2)
@@ -162,6 +163,10 @@ fn parse_opts(mode: String, args: &[String]) -> Result<Opts, Error> {
         connect_timeout: Duration::from_secs_f64(num("connect-timeout", 60.0)?),
         drain_timeout: Duration::from_secs_f64(num("drain-timeout", 5.0)?),
         settle: Duration::from_secs_f64(num("settle", 2.0)?),
+        threads: match get("threads") {
+            Some(_) => (num("threads", 1.0)? as usize).max(1),
+            None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        },
     })
 }
 
@@ -472,6 +477,7 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
 
     let server_before = read_server(&opts.server_pid);
     let self_before = Sample::read("self")?;
+    let machine_before = machine_busy_secs()?;
     let start_ns = now_ns();
     let start = tokio::time::Instant::now();
     let next_batch = Arc::new(AtomicU64::new(0));
@@ -515,6 +521,7 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
     }
     let server_after = read_server(&opts.server_pid);
     let self_after = Sample::read("self")?;
+    let machine_after = machine_busy_secs()?;
     for t in &tasks {
         t.abort();
     }
@@ -600,8 +607,10 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
     }
     let self_cpu = self_after.cpu_secs - self_before.cpu_secs;
     m.insert("loadgen_cpu_secs".into(), json!(round(self_cpu, 2)));
+    let mut others = machine_after - machine_before - self_cpu;
     if let (Some(b), Some(a)) = (server_before, server_after) {
         let cpu = a.cpu_secs - b.cpu_secs;
+        others -= cpu;
         m.insert("server_cpu_secs".into(), json!(round(cpu, 2)));
         if received > 0 {
             m.insert(
@@ -612,6 +621,9 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
         m.insert("server_rss_kib".into(), json!(a.rss_bytes / 1024));
         m.insert("server_peak_rss_kib".into(), json!(a.hwm_bytes / 1024));
     }
+    // Other processes' CPU during the window: a noisy run shows here.
+    m.insert("other_cpu_secs".into(), json!(round(others.max(0.0), 2)));
+    m.insert("loadgen_threads".into(), json!(opts.threads));
     Ok(Value::Object(m))
 }
 

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The fan-out benchmark of issue 5, in one command:
+#
+#   bench/run.sh                      # full run: S1..S6, 3 runs per target, ~6 minutes
+#   bench/run.sh --quick              # smoke check: smaller N, 1 run per target
+#   bench/run.sh --targets baseline   # only the hand-rolled axum baseline
+#   bench/run.sh --runs 5 --scenarios S1,S4
+#
+# It builds the load generator and both servers in release, then for each scenario
+# runs the targets alternately (baseline, continuum, then continuum, baseline, ...),
+# each run against a fresh server process on a fresh port. Every run appends one JSON
+# line to bench/results/<stamp>/results.jsonl; the end prints (and writes to
+# results.md) per scenario and metric: median (min–max) per target and the ratio
+# continuum / baseline of the medians.
+#
+# Environment: CARGO_TARGET_DIR (default: <workspace>/target), CARGO (default: cargo).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+QUICK=0
+RUNS=""
+TARGETS="baseline,continuum"
+SCENARIOS="S1,S2,S3,S4,S5,S6"
+OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) QUICK=1; shift ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --targets) TARGETS=$2; shift 2 ;;
+    --scenarios) SCENARIOS=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [[ -z $RUNS ]]; then
+  if [[ $QUICK == 1 ]]; then RUNS=1; else RUNS=3; fi
+fi
+
+IFS=, read -r -a TARGET_LIST <<< "$TARGETS"
+IFS=, read -r -a SCENARIO_LIST <<< "$SCENARIOS"
+
+# --- build ---------------------------------------------------------------------------
+CARGO=${CARGO:-cargo}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+FEATURES=()
+for t in "${TARGET_LIST[@]}"; do
+  [[ $t == continuum ]] && FEATURES=(--features continuum)
+done
+echo "building (release) ..." >&2
+if ! CARGO_TARGET_DIR=$TARGET_DIR $CARGO build --release -q -p continuum-bench --bins "${FEATURES[@]}"; then
+  echo "run.sh: build failed; to measure the baseline alone: bench/run.sh --targets baseline" >&2
+  exit 1
+fi
+BIN=$TARGET_DIR/release
+
+# --- environment -----------------------------------------------------------------------
+# Every subscriber is a socket in both processes.
+ulimit -n "$(ulimit -Hn)"
+if [[ $(ulimit -n) -lt 21000 ]]; then
+  echo "run.sh: warning: open-files limit $(ulimit -n) may be too low for 10,000 subscribers" >&2
+fi
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=${OUT:-$ROOT/bench/results/$STAMP}
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
+  echo "memory: $(free -m | awk '/^Mem:/ {print $2}') MiB"
+  echo "kernel: $(uname -r)"
+  echo "rustc: $(rustc --version)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "mode: $([[ $QUICK == 1 ]] && echo quick || echo full), runs per target: $RUNS"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+
+# --- scenarios -----------------------------------------------------------------------
+# Arguments of `loadgen` per scenario (full, quick).
+scenario_args() {
+  local s=$1
+  if [[ $QUICK == 0 ]]; then
+    case $s in
+      S1) echo "fanout --subs 1000 --events 2000 --publishers 4" ;;
+      S2) echo "fanout --subs 10000 --events 200 --publishers 4" ;;
+      S3) echo "fanout --subs 100 --events 20000 --publishers 4" ;;
+      S4) echo "idle --subs 10000 --settle 2" ;;
+      S5) echo "fanout --subs 1000 --events 200 --rate 20 --publishers 2" ;;
+      S6) echo "fanout --subs 10 --events 50000 --publishers 8" ;;
+      *) return 1 ;;
+    esac
+  else
+    case $s in
+      S1) echo "fanout --subs 200 --events 500 --publishers 4" ;;
+      S2) echo "fanout --subs 2000 --events 50 --publishers 4" ;;
+      S3) echo "fanout --subs 20 --events 5000 --publishers 4" ;;
+      S4) echo "idle --subs 2000 --settle 1" ;;
+      S5) echo "fanout --subs 200 --events 40 --rate 20 --publishers 2" ;;
+      S6) echo "fanout --subs 10 --events 5000 --publishers 8" ;;
+      *) return 1 ;;
+    esac
+  fi
+}
+
+# Below the ephemeral range (32768+), where the load generator's own sockets live.
+PORT=$((10000 + RANDOM % 10000))
+SERVER_PID=""
+cleanup() {
+  if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+start_server() {
+  local target=$1 addr=$2
+  case $target in
+    baseline) "$BIN/baseline" "$addr" >> "$OUT/server-$target.log" 2>&1 & ;;
+    continuum) "$BIN/continuum_server" "$addr" >> "$OUT/server-$target.log" 2>&1 & ;;
+    *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
+  esac
+  SERVER_PID=$!
+  local port=${addr##*:}
+  for _ in $(seq 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  echo "run.sh: $target did not start on $addr (see $OUT/server-$target.log)" >&2
+  stop_server
+  return 1
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+FAILED=0
+for s in "${SCENARIO_LIST[@]}"; do
+  if ! ARGS=$(scenario_args "$s"); then
+    echo "run.sh: unknown scenario $s" >&2; exit 2
+  fi
+  for run in $(seq "$RUNS"); do
+    # Alternate which target goes first, so drift in the machine's load hits both.
+    order=("${TARGET_LIST[@]}")
+    if (( run % 2 == 0 )) && (( ${#order[@]} == 2 )); then order=("${order[1]}" "${order[0]}"); fi
+    for target in "${order[@]}"; do
+      echo "== $s $target run $run ($ARGS)" >&2
+      started=0
+      for _ in 1 2 3; do   # a port may be taken; try the next one
+        PORT=$((PORT + 1)); (( PORT > 32000 )) && PORT=10001
+        addr=127.0.0.1:$PORT
+        if start_server "$target" "$addr"; then started=1; break; fi
+      done
+      if [[ $started == 0 ]]; then FAILED=1; SERVER_PID=""; continue; fi
+      # shellcheck disable=SC2086
+      if ! "$BIN/loadgen" $ARGS --target "http://$addr/api/events" --server-pid "$SERVER_PID" \
+          --scenario "$s" --server "$target" --run "$run" --json "$RESULTS" \
+          > /dev/null 2>> "$OUT/loadgen.log"; then
+        echo "run.sh: loadgen failed for $s $target run $run: $(tail -n 1 "$RESULTS" 2>/dev/null)" >&2
+        FAILED=1
+      fi
+      stop_server
+      tail -n 1 "$RESULTS" | cut -c1-200 >&2
+    done
+  done
+done
+
+"$BIN/loadgen" report "$RESULTS" | tee "$OUT/results.md"
+echo >&2
+echo "results: $OUT/results.md (raw: $RESULTS)" >&2
+exit $FAILED
