@@ -174,10 +174,11 @@ impl HubBuilder {
     /// A builder with every default; every `#[continuum_event]` type linked
     /// into the binary is registered.
     pub fn new() -> Self {
+        let (registry, error) = crate::hub::initial_registry();
         HubBuilder {
             config: Config::default(),
-            registry: crate::hub::initial_registry(),
-            registry_errors: Vec::new(),
+            registry,
+            registry_errors: error.into_iter().collect(),
             auth: None,
             backplane: None,
         }

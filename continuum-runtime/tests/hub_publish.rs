@@ -319,3 +319,39 @@ fn authorization_hook_grants_or_rejects() {
         Grant::public()
     );
 }
+
+/// Declared with the real attribute: found by the builder without `register`.
+#[continuum_runtime::continuum_event("test.macro.progress")]
+pub struct MacroProgress {
+    /// Percent done.
+    #[event(range(min = 0, max = 100))]
+    pub progress: u8,
+}
+
+#[tokio::test(start_paused = true)]
+async fn macro_events_are_registered_and_emitted() {
+    let hub = Hub::builder().build().unwrap();
+    let reg = hub
+        .registry()
+        .get("test.macro.progress")
+        .expect("registered from the inventory");
+    let mut es = parse(hub.subscribe_sse(SseOptions::new()));
+    assert_eq!(next_event(&mut es).await.event, "continuum.connected");
+    // Ingest path: decode with the registry, publish_dyn.
+    let decoded = (reg.decode)(r#"{"progress": 40}"#).unwrap();
+    hub.publish_dyn(vec![(decoded, None)]).unwrap();
+    assert!((reg.decode)(r#"{"progress": 400}"#).is_err());
+    // Typed path.
+    assert!(hub
+        .emit(MacroProgress { progress: 101 })
+        .unwrap_err()
+        .is_invalid());
+    hub.emit(MacroProgress { progress: 41 }).unwrap();
+    for want in [40, 41] {
+        let e = next_event(&mut es).await;
+        assert_eq!(
+            json(&e),
+            serde_json::json!({"type": "test.macro.progress", "data": {"progress": want}})
+        );
+    }
+}

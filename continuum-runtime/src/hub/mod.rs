@@ -65,9 +65,13 @@ use crate::registry::Registry;
 use crate::validate::ValidationErrors;
 use log::Log;
 
-/// The registry a new builder starts with.
-pub(crate) fn initial_registry() -> Registry {
-    Registry::new()
+/// The registry a new builder starts with: every `#[continuum_event]` type
+/// linked into the binary, or the duplicate-name error `build` reports.
+pub(crate) fn initial_registry() -> (Registry, Option<crate::registry::RegistryError>) {
+    match Registry::from_inventory() {
+        Ok(r) => (r, None),
+        Err(e) => (Registry::new(), Some(e)),
+    }
 }
 
 /// The hub: publish events, subscribe to them. Cheap to clone (an `Arc`
