@@ -18,7 +18,7 @@ pub mod metrics;
 mod payload_impls;
 pub mod registry;
 pub mod schema;
-mod serve;
+pub mod serve;
 pub mod sse;
 pub mod validate;
 
@@ -29,7 +29,7 @@ pub mod __private;
 pub use continuum_macros::{continuum_event, Payload};
 pub use event::{DynEvent, Event, Payload};
 pub use http::HubService;
-pub use serve::{raise_open_files_limit, serve, serve_with_shutdown};
+pub use serve::{raise_open_files_limit, serve, serve_with_shutdown, Server};
 pub use config::{BuildError, ConfigError, HubBuilder};
 pub use hub::{default_hub, emit, emit_to, set_default_hub, EmitError, EventId, Hub};
 pub use registry::{Registry, RegistryError};

@@ -1,9 +1,10 @@
-//! The standalone server: [`serve`] and [`serve_with_shutdown`].
+//! The standalone server: [`serve`], [`serve_with_shutdown`] and, for the
+//! timeouts, [`Server`].
 //!
 //! One code path, two doors: the server is hyper-util's `auto::Builder`
 //! (HTTP/1.1 and cleartext HTTP/2 on one port) over the same
-//! [`HubService`](crate::http::HubService) that [`Hub::service`] hands to axum
-//! or tower users.
+//! [`HubService`] that [`Hub::service`](crate::Hub::service) hands to axum or
+//! tower users.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -19,46 +20,43 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::task::JoinSet;
+use tokio::time::Sleep;
 use tracing::Instrument;
 
 use crate::http::HubService;
 
-/// How long a client may take to send its request headers before the
-/// connection is closed, so slow clients cannot hold sockets open for free.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long [`serve_with_shutdown`] waits, after ending every stream, for
-/// connections to finish before it drops them (a client that stopped reading
-/// could otherwise hold shutdown forever).
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a client may take to send its request headers.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a connection may make no write progress before it is closed.
+pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time shutdown waits for connections to finish before dropping them.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bind `addr` and serve `hub` (HTTP/1.1 and h2c) until Ctrl-C or SIGTERM,
-/// then shut down gracefully. `hub` is a [`Hub`](crate::Hub) or a configured
-/// [`HubService`] (e.g. `hub.service().with_metrics_route()`).
-///
-/// At start it raises the soft open-files limit to the hard limit (each
-/// subscriber holds a socket) and logs the bound address and the limit.
+/// then shut down gracefully, with [`Server`]'s default timeouts. `hub` is a
+/// [`Hub`](crate::Hub) or a configured [`HubService`] (e.g.
+/// `hub.service().with_metrics_route()`).
 ///
 /// # Errors
 ///
-/// Binding the address, or accepting on the listener, failed.
+/// Binding the address failed.
 pub async fn serve<A: ToSocketAddrs>(addr: A, hub: impl Into<HubService>) -> io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    serve_with_shutdown(listener, hub, shutdown_signal()).await
+    Server::new(hub).run(listener, shutdown_signal()).await
 }
 
 /// Serve `hub` on `listener` until `signal` completes, then shut down
-/// gracefully: stop accepting, end every SSE stream cleanly (clients reconnect
-/// elsewhere or later and replay from their `Last-Event-ID`), let in-flight
-/// requests finish, and return once every connection has closed (or after
-/// [`DRAIN_TIMEOUT`]).
+/// gracefully (see [`Server::run`]), with [`Server`]'s default timeouts.
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
@@ -80,8 +78,7 @@ pub async fn serve<A: ToSocketAddrs>(addr: A, hub: impl Into<HubService>) -> io:
 ///
 /// # Errors
 ///
-/// Reading the listener's address failed. Errors accepting one connection are
-/// logged and do not stop the server.
+/// Reading the listener's address failed.
 pub async fn serve_with_shutdown<F>(
     listener: TcpListener,
     hub: impl Into<HubService>,
@@ -90,84 +87,261 @@ pub async fn serve_with_shutdown<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    let local = listener.local_addr()?;
-    raise_open_files_limit();
-    let service: HubService = hub.into();
-    tracing::info!(address = %local, "continuum: serving events at http://{local}{}", service.path());
+    Server::new(hub).run(listener, signal).await
+}
 
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
+/// The standalone server with its timeouts; [`serve`] and
+/// [`serve_with_shutdown`] use the defaults.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use continuum_runtime::{Hub, Server};
+///
+/// let hub = Hub::builder().build().expect("valid hub config");
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+/// Server::new(hub.service().with_metrics_route())
+///     .write_stall_timeout(Duration::from_secs(15))
+///     .run(listener, async { let _ = tokio::signal::ctrl_c().await; })
+///     .await
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Server {
+    service: HubService,
+    header_read_timeout: Duration,
+    write_stall_timeout: Duration,
+    drain_timeout: Duration,
+}
 
-    let graceful = GracefulShutdown::new();
-    let mut connections = JoinSet::new();
-    let mut signal = std::pin::pin!(signal);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
+impl Server {
+    /// A server for `hub` (a [`Hub`](crate::Hub) or a [`HubService`]).
+    pub fn new(hub: impl Into<HubService>) -> Self {
+        Server {
+            service: hub.into(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+        }
+    }
+
+    /// How long a client may take to send its HTTP/1.1 request headers before
+    /// the connection is closed, so slow clients cannot hold sockets for free
+    /// (default 10 s).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may accept no bytes at all while the server has
+    /// some to write before it is closed (default 30 s). This is what cuts off
+    /// a subscriber that stopped reading: its stream cannot even be told it
+    /// fell behind, because nothing can be written to it.
+    pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.write_stall_timeout = timeout;
+        self
+    }
+
+    /// How long shutdown waits, after ending every stream, for connections to
+    /// finish before dropping them (default 10 s).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Serve on `listener` until `signal` completes, then shut down
+    /// gracefully: stop accepting, end every SSE stream cleanly (clients
+    /// reconnect, later or elsewhere, and replay from their `Last-Event-ID`),
+    /// let in-flight requests finish, and return once every connection has
+    /// closed (or after the drain timeout).
+    ///
+    /// At start it raises the soft open-files limit to the hard limit (each
+    /// subscriber holds a socket) and logs it and the bound address.
+    ///
+    /// # Errors
+    ///
+    /// Reading the listener's address failed. Errors accepting or serving one
+    /// connection are logged and do not stop the server.
+    pub async fn run<F>(self, listener: TcpListener, signal: F) -> io::Result<()>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let local = listener.local_addr()?;
+        raise_open_files_limit();
+        let service = self.service.clone();
+        tracing::info!(address = %local, "continuum: serving events at http://{local}{}", service.path());
+
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
+
+        let graceful = GracefulShutdown::new();
+        let mut connections = JoinSet::new();
+        let mut signal = std::pin::pin!(signal);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        self.spawn_connection(&mut connections, &builder, &graceful, stream, peer);
+                    }
                     Err(err) => {
                         // EMFILE and friends: back off briefly instead of spinning.
                         tracing::warn!(error = %err, "continuum: accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
                     }
-                };
-                spawn_connection(&mut connections, &builder, &graceful, stream, peer, &service);
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                () = &mut signal => break,
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            () = &mut signal => break,
         }
+        drop(listener);
+        tracing::info!(address = %local, connections = connections.len(), "continuum: shutting down");
+        // SSE responses never end by themselves: end them so connections can close.
+        service.shutdown_streams();
+        if tokio::time::timeout(self.drain_timeout, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = connections.len(),
+                "continuum: drain timed out; dropping connections"
+            );
+        }
+        connections.shutdown().await;
+        tracing::info!(address = %local, "continuum: stopped");
+        Ok(())
     }
-    drop(listener);
-    tracing::info!(address = %local, connections = connections.len(), "continuum: shutting down");
-    // SSE responses never end by themselves: end them so connections can close.
-    service.shutdown_streams();
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            remaining = connections.len(),
-            "continuum: drain timed out; dropping connections"
+
+    fn spawn_connection(
+        &self,
+        connections: &mut JoinSet<()>,
+        builder: &auto::Builder<TokioExecutor>,
+        graceful: &GracefulShutdown,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) {
+        // SSE frames are small and latency matters more than packet count.
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "continuum: set_nodelay failed");
+        }
+        let span = tracing::debug_span!("continuum.connection", %peer);
+        let io = TokioIo::new(StallTimeout::new(stream, self.write_stall_timeout));
+        let conn = builder
+            .serve_connection(io, self.service.clone())
+            .into_owned();
+        let conn = graceful.watch(conn);
+        connections.spawn(
+            async move {
+                tracing::debug!("continuum: connection opened");
+                match conn.await {
+                    Ok(()) => tracing::debug!("continuum: connection closed"),
+                    Err(err) => {
+                        tracing::debug!(error = %err, "continuum: connection closed with an error")
+                    }
+                }
+            }
+            .instrument(span),
         );
     }
-    connections.shutdown().await;
-    tracing::info!(address = %local, "continuum: stopped");
-    Ok(())
 }
 
-fn spawn_connection(
-    connections: &mut JoinSet<()>,
-    builder: &auto::Builder<TokioExecutor>,
-    graceful: &GracefulShutdown,
-    stream: TcpStream,
-    peer: SocketAddr,
-    service: &HubService,
-) {
-    // SSE frames are small and latency matters more than packet count.
-    if let Err(err) = stream.set_nodelay(true) {
-        tracing::debug!(error = %err, "continuum: set_nodelay failed");
-    }
-    let span = tracing::debug_span!("continuum.connection", %peer);
-    let conn = builder
-        .serve_connection(TokioIo::new(stream), service.clone())
-        .into_owned();
-    let conn = graceful.watch(conn);
-    connections.spawn(
-        async move {
-            tracing::trace!("connection opened");
-            if let Err(err) = conn.await {
-                tracing::debug!(error = %err, "connection ended with an error");
-            }
-            tracing::trace!("connection closed");
+/// A socket whose writes fail with `TimedOut` once they have made no
+/// progress for `timeout`. The timer is armed only while a write is pending,
+/// and allocated once per connection at most.
+struct StallTimeout<T> {
+    inner: T,
+    timeout: Duration,
+    timer: Option<Pin<Box<Sleep>>>,
+    armed: bool,
+}
+
+impl<T> StallTimeout<T> {
+    fn new(inner: T, timeout: Duration) -> Self {
+        StallTimeout {
+            inner,
+            timeout,
+            timer: None,
+            armed: false,
         }
-        .instrument(span),
-    );
+    }
+
+    fn on_write<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        result: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if result.is_ready() {
+            self.armed = false;
+            return result;
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if !self.armed {
+            timer.as_mut().reset(deadline);
+            self.armed = true;
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                tracing::debug!(timeout = ?self.timeout, "continuum: peer stopped reading; closing the connection");
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "write stalled",
+                )))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for StallTimeout<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for StallTimeout<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.on_write(cx, result)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.on_write(cx, result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_flush(cx);
+        this.on_write(cx, result)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }
 
 /// Ctrl-C, or SIGTERM on unix (what container runtimes send).
@@ -196,7 +370,8 @@ async fn shutdown_signal() {
 
 /// Raise the soft `RLIMIT_NOFILE` to the hard limit, as Go's runtime does at
 /// start: each subscriber is a socket, and the usual soft default (1024) caps
-/// a server long before memory does. Returns the soft limit now in force.
+/// a server long before memory does. Logs and returns the soft limit now in
+/// force. [`Server::run`] calls it; call it yourself when embedding.
 #[cfg(unix)]
 pub fn raise_open_files_limit() -> Option<u64> {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
@@ -209,13 +384,11 @@ pub fn raise_open_files_limit() -> Option<u64> {
         tracing::info!(open_files = current, "continuum: open-files limit");
         return Some(current);
     }
-    match setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: Some(target),
-            maximum: limit.maximum,
-        },
-    ) {
+    let raised = Rlimit {
+        current: Some(target),
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
         Ok(()) => {
             tracing::info!(
                 open_files = target,
@@ -231,7 +404,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
     }
 }
 
-/// Not unix: nothing to raise.
+/// Not unix: nothing to raise; returns `None`.
 #[cfg(not(unix))]
 pub fn raise_open_files_limit() -> Option<u64> {
     None
