@@ -45,9 +45,9 @@ IFS=, read -r -a SCENARIO_LIST <<< "$SCENARIOS"
 # --- build ---------------------------------------------------------------------------
 CARGO=${CARGO:-cargo}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-FEATURES=()
+FEATURES=(--no-default-features)
 for t in "${TARGET_LIST[@]}"; do
-  [[ $t == continuum ]] && FEATURES=(--features continuum)
+  if [[ $t == continuum ]]; then FEATURES=(--features continuum); fi
 done
 echo "building (release) ..." >&2
 if ! CARGO_TARGET_DIR=$TARGET_DIR $CARGO build --release -q -p continuum-bench --bins "${FEATURES[@]}"; then

@@ -38,31 +38,39 @@ impl Sample {
     }
 }
 
-/// CPU seconds the whole machine has spent busy (every state but idle and iowait,
-/// all cores), from `/proc/stat`. Subtracting the server's and the generator's own
-/// CPU over a window shows how much other processes took from the benchmark.
-pub fn machine_busy_secs() -> io::Result<f64> {
-    let stat = fs::read_to_string("/proc/stat")?;
-    parse_machine_busy(&stat)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable /proc/stat"))
+/// Whole-machine CPU seconds so far, all cores, from `/proc/stat`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MachineCpu {
+    /// Busy in processes: user, nice, system, irq, steal.
+    pub process_secs: f64,
+    /// Busy in softirq: on loopback, most of TCP's receive path runs here and is
+    /// charged to no process.
+    pub softirq_secs: f64,
 }
 
-fn parse_machine_busy(stat: &str) -> Option<f64> {
+impl MachineCpu {
+    /// Read `/proc/stat`. Subtracting the server's and the generator's own CPU from
+    /// `process_secs` over a window shows how much other processes took.
+    pub fn read() -> io::Result<MachineCpu> {
+        let stat = fs::read_to_string("/proc/stat")?;
+        parse_machine(&stat)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable /proc/stat"))
+    }
+}
+
+fn parse_machine(stat: &str) -> Option<MachineCpu> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let ticks: Vec<u64> = line
+    let t: Vec<u64> = line
         .split_whitespace()
         .skip(1)
         .map(|t| t.parse().ok())
         .collect::<Option<_>>()?;
-    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user]
-    let busy: u64 = ticks
-        .iter()
-        .take(8)
-        .enumerate()
-        .filter(|(i, _)| *i != 3 && *i != 4)
-        .map(|(_, t)| t)
-        .sum();
-    Some(busy as f64 / TICKS_PER_SEC)
+    // user nice system idle iowait irq softirq steal [guest guest_nice: inside user]
+    let get = |i: usize| t.get(i).copied().unwrap_or(0) as f64 / TICKS_PER_SEC;
+    Some(MachineCpu {
+        process_secs: get(0) + get(1) + get(2) + get(5) + get(7),
+        softirq_secs: get(6),
+    })
 }
 
 /// utime + stime (fields 14 and 15) in seconds. The command name (field 2) may

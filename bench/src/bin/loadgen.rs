@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use continuum_bench::procfs::{machine_busy_secs, Sample};
+use continuum_bench::procfs::{MachineCpu, Sample};
 use continuum_bench::sse::{Frame, Kind, SseClient};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
@@ -477,7 +477,7 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
 
     let server_before = read_server(&opts.server_pid);
     let self_before = Sample::read("self")?;
-    let machine_before = machine_busy_secs()?;
+    let machine_before = MachineCpu::read()?;
     let start_ns = now_ns();
     let start = tokio::time::Instant::now();
     let next_batch = Arc::new(AtomicU64::new(0));
@@ -521,7 +521,7 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
     }
     let server_after = read_server(&opts.server_pid);
     let self_after = Sample::read("self")?;
-    let machine_after = machine_busy_secs()?;
+    let machine_after = MachineCpu::read()?;
     for t in &tasks {
         t.abort();
     }
@@ -607,7 +607,7 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
     }
     let self_cpu = self_after.cpu_secs - self_before.cpu_secs;
     m.insert("loadgen_cpu_secs".into(), json!(round(self_cpu, 2)));
-    let mut others = machine_after - machine_before - self_cpu;
+    let mut others = machine_after.process_secs - machine_before.process_secs - self_cpu;
     if let (Some(b), Some(a)) = (server_before, server_after) {
         let cpu = a.cpu_secs - b.cpu_secs;
         others -= cpu;
@@ -618,11 +618,24 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
                 json!((cpu * 1e9 / received as f64).round()),
             );
         }
+        if pub_stats.accepted > 0 {
+            m.insert(
+                "server_cpu_ns_per_event".into(),
+                json!((cpu * 1e9 / pub_stats.accepted as f64).round()),
+            );
+        }
         m.insert("server_rss_kib".into(), json!(a.rss_bytes / 1024));
         m.insert("server_peak_rss_kib".into(), json!(a.hwm_bytes / 1024));
     }
     // Other processes' CPU during the window: a noisy run shows here.
     m.insert("other_cpu_secs".into(), json!(round(others.max(0.0), 2)));
+    m.insert(
+        "softirq_cpu_secs".into(),
+        json!(round(
+            machine_after.softirq_secs - machine_before.softirq_secs,
+            2
+        )),
+    );
     m.insert("loadgen_threads".into(), json!(opts.threads));
     Ok(Value::Object(m))
 }
