@@ -20,10 +20,16 @@ async fn handshake_headers_and_retry() {
     assert_eq!(a.headers["x-accel-buffering"], "no");
     assert!(a.headers.get("content-length").is_none());
     let hello = envelope(&a.connected);
-    let connection = hello["connectionId"].as_str().expect("connectionId").to_owned();
+    let connection = hello["connectionId"]
+        .as_str()
+        .expect("connectionId")
+        .to_owned();
     assert_eq!(hello["epoch"], server.hub.epoch().to_string());
     let retry = a.connected.retry.expect("retry hint on connect");
-    assert!(retry >= Duration::from_millis(1000) && retry < Duration::from_millis(2000), "{retry:?}");
+    assert!(
+        retry >= Duration::from_millis(1000) && retry < Duration::from_millis(2000),
+        "{retry:?}"
+    );
     // Another connection: another id (and, almost surely, other jitter).
     let b = subscribe(&server.url, &[]).await;
     assert_ne!(envelope(&b.connected)["connectionId"], connection.as_str());
@@ -45,7 +51,12 @@ async fn framing_survives_newlines_cr_and_unicode() {
     // Half published in process, half through ingest: both come out identical.
     for (i, text) in texts.iter().enumerate() {
         if i % 2 == 0 {
-            server.hub.emit(Note { text: (*text).to_owned() }).unwrap();
+            server
+                .hub
+                .emit(Note {
+                    text: (*text).to_owned(),
+                })
+                .unwrap();
         } else {
             let body = json!({"type": "app.note", "data": {"text": text}}).to_string();
             assert_eq!(post(&server.url, &body, &[]).await.status, 202);
@@ -54,20 +65,29 @@ async fn framing_survives_newlines_cr_and_unicode() {
     for text in texts {
         let e = sub.next().await;
         assert_eq!(e.event, "app.note");
-        assert_eq!(envelope(&e), json!({"type": "app.note", "data": {"text": text}}));
+        assert_eq!(
+            envelope(&e),
+            json!({"type": "app.note", "data": {"text": text}})
+        );
     }
 }
 
 #[tokio::test]
 async fn replay_after_last_event_id_header_or_query() {
     let server = start(Hub::builder()).await;
-    let ids: Vec<String> = (0..5).map(|i| server.hub.emit(progress("t", i)).unwrap().to_string()).collect();
+    let ids: Vec<String> = (0..5)
+        .map(|i| server.hub.emit(progress("t", i)).unwrap().to_string())
+        .collect();
 
     let by_header = subscribe(&server.url, &[("last-event-id", &ids[1])]).await;
     let by_query = subscribe(&format!("{}?lastEventId={}", server.url, ids[1]), &[]).await;
     // The header wins over the query (a browser's reconnect sends the newest
     // id in the header while the URL keeps the one the page started with).
-    let both = subscribe(&format!("{}?lastEventId={}", server.url, ids[0]), &[("last-event-id", &ids[3])]).await;
+    let both = subscribe(
+        &format!("{}?lastEventId={}", server.url, ids[0]),
+        &[("last-event-id", &ids[3])],
+    )
+    .await;
     let live = server.hub.emit(progress("t", 99)).unwrap().to_string();
 
     for (mut sub, from) in [(by_header, 2), (by_query, 2), (both, 4)] {
@@ -107,7 +127,11 @@ async fn reset_on_evicted_id_and_on_foreign_epoch() {
 async fn type_filters_exact_and_prefix() {
     let server = start(Hub::builder()).await;
     let mut media = subscribe(&format!("{}?types=media.*", server.url), &[]).await;
-    let mut both = subscribe(&format!("{}?types=ai.task.progress,media.*", server.url), &[]).await;
+    let mut both = subscribe(
+        &format!("{}?types=ai.task.progress,media.*", server.url),
+        &[],
+    )
+    .await;
     let mut pings = subscribe(&format!("{}?types=app.ping", server.url), &[]).await;
     server.hub.emit(progress("t", 1)).unwrap();
     server.hub.emit(Note { text: "n".into() }).unwrap();
@@ -127,10 +151,17 @@ async fn type_filters_exact_and_prefix() {
 
 fn channel_hub() -> continuum_runtime::HubBuilder {
     Hub::builder().authorize(|parts| {
-        let user = parts.headers.get("x-user").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| {
-            let cookies = parts.headers.get("cookie")?.to_str().ok()?;
-            cookies.split(';').find_map(|c| c.trim().strip_prefix("session=").map(str::to_owned))
-        });
+        let user = parts
+            .headers
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| {
+                let cookies = parts.headers.get("cookie")?.to_str().ok()?;
+                cookies
+                    .split(';')
+                    .find_map(|c| c.trim().strip_prefix("session=").map(str::to_owned))
+            });
         match user.as_deref() {
             None => Err(Reject::unauthorized("sign in first")),
             Some("banned") => Err(Reject::forbidden("not allowed")),
@@ -145,17 +176,49 @@ async fn channels_reach_only_granted_subscribers() {
     let mut one = subscribe(&server.url, &[("x-user", "1")]).await;
     let mut two = subscribe(&server.url, &[("cookie", "theme=dark; session=2")]).await;
 
-    server.hub.emit_to("user:1", Note { text: "for 1".into() }).unwrap();
-    let body = json!({"type": "app.note", "data": {"text": "for 2"}, "channel": "user:2"}).to_string();
+    server
+        .hub
+        .emit_to(
+            "user:1",
+            Note {
+                text: "for 1".into(),
+            },
+        )
+        .unwrap();
+    let body =
+        json!({"type": "app.note", "data": {"text": "for 2"}, "channel": "user:2"}).to_string();
     assert_eq!(post(&server.url, &body, &[]).await.status, 202);
-    server.hub.emit_to("user:3", Note { text: "for 3".into() }).unwrap();
-    let public = server.hub.emit(Note { text: "everyone".into() }).unwrap().to_string();
+    server
+        .hub
+        .emit_to(
+            "user:3",
+            Note {
+                text: "for 3".into(),
+            },
+        )
+        .unwrap();
+    let public = server
+        .hub
+        .emit(Note {
+            text: "everyone".into(),
+        })
+        .unwrap()
+        .to_string();
 
     let texts = |events: Vec<eventsource_stream::Event>| -> Vec<String> {
-        events.iter().map(|e| envelope(e)["data"]["text"].as_str().unwrap().to_owned()).collect()
+        events
+            .iter()
+            .map(|e| envelope(e)["data"]["text"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(texts(one.until(|e| e.id == public).await), ["for 1", "everyone"]);
-    assert_eq!(texts(two.until(|e| e.id == public).await), ["for 2", "everyone"]);
+    assert_eq!(
+        texts(one.until(|e| e.id == public).await),
+        ["for 1", "everyone"]
+    );
+    assert_eq!(
+        texts(two.until(|e| e.id == public).await),
+        ["for 2", "everyone"]
+    );
 }
 
 #[tokio::test]
@@ -171,12 +234,21 @@ async fn rejected_subscribers_get_401_or_403_with_json() {
 
 #[tokio::test]
 async fn cors_for_allowed_origins_only() {
-    let server = start(Hub::builder().allowed_origins(["https://app.example.com", "http://localhost:5173"])).await;
+    let server =
+        start(Hub::builder().allowed_origins(["https://app.example.com", "http://localhost:5173"]))
+            .await;
     // A credentialed EventSource from an allowed origin.
     let ok = subscribe(&server.url, &[("origin", "https://app.example.com")]).await;
-    assert_eq!(ok.headers["access-control-allow-origin"], "https://app.example.com");
+    assert_eq!(
+        ok.headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
     assert_eq!(ok.headers["access-control-allow-credentials"], "true");
-    assert!(ok.headers.get_all("vary").iter().any(|v| v.to_str().unwrap().contains("origin")));
+    assert!(ok
+        .headers
+        .get_all("vary")
+        .iter()
+        .any(|v| v.to_str().unwrap().contains("origin")));
     // Another origin: no CORS headers at all (the browser blocks it).
     let no = subscribe(&server.url, &[("origin", "https://evil.example.com")]).await;
     assert!(no.headers.get("access-control-allow-origin").is_none());
@@ -188,16 +260,34 @@ async fn cors_for_allowed_origins_only() {
             .request(reqwest::Method::OPTIONS, &server.url)
             .header("origin", "http://localhost:5173")
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type, x-continuum-event-key, idempotency-key"),
+            .header(
+                "access-control-request-headers",
+                "content-type, x-continuum-event-key, idempotency-key",
+            ),
     )
     .await;
     assert_eq!(pre.status, 204);
-    assert_eq!(pre.headers["access-control-allow-origin"], "http://localhost:5173");
+    assert_eq!(
+        pre.headers["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
     assert_eq!(pre.headers["access-control-allow-credentials"], "true");
-    let methods = pre.headers["access-control-allow-methods"].to_str().unwrap();
-    assert!(methods.contains("GET") && methods.contains("POST"), "{methods}");
-    let allowed = pre.headers["access-control-allow-headers"].to_str().unwrap();
-    for h in ["content-type", "last-event-id", "x-continuum-event-key", "idempotency-key"] {
+    let methods = pre.headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
+    assert!(
+        methods.contains("GET") && methods.contains("POST"),
+        "{methods}"
+    );
+    let allowed = pre.headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    for h in [
+        "content-type",
+        "last-event-id",
+        "x-continuum-event-key",
+        "idempotency-key",
+    ] {
         assert!(allowed.contains(h), "{h} not in {allowed}");
     }
     let pre = answer(
@@ -216,9 +306,20 @@ async fn cors_for_allowed_origins_only() {
         &[("origin", "https://app.example.com")],
     )
     .await;
-    assert_eq!(a.headers["access-control-allow-origin"], "https://app.example.com");
-    let a = answer(client().put(&server.url).header("origin", "https://app.example.com")).await;
-    assert_eq!(a.headers["access-control-allow-origin"], "https://app.example.com");
+    assert_eq!(
+        a.headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let a = answer(
+        client()
+            .put(&server.url)
+            .header("origin", "https://app.example.com"),
+    )
+    .await;
+    assert_eq!(
+        a.headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
     assert_ne!(a.headers["access-control-allow-origin"], "*");
 }
 
@@ -227,7 +328,10 @@ async fn star_origin_never_comes_with_credentials() {
     let server = start(Hub::builder().allowed_origins(["*"])).await;
     let sub = subscribe(&server.url, &[("origin", "https://anywhere.example")]).await;
     assert_eq!(sub.headers["access-control-allow-origin"], "*");
-    assert!(sub.headers.get("access-control-allow-credentials").is_none());
+    assert!(sub
+        .headers
+        .get("access-control-allow-credentials")
+        .is_none());
 }
 
 #[tokio::test]
@@ -251,13 +355,26 @@ async fn heartbeat_comments_reach_the_wire() {
 
 #[tokio::test]
 async fn metrics_route_is_opt_in() {
-    let server = start_with(Hub::builder(), |hub| Server::new(hub.service().with_metrics_route())).await;
+    let server = start_with(Hub::builder(), |hub| {
+        Server::new(hub.service().with_metrics_route())
+    })
+    .await;
     server.hub.emit(Ping).unwrap();
-    let res = client().get(format!("{}/metrics", server.url)).send().await.unwrap();
+    let res = client()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = res.text().await.unwrap();
-    assert!(text.contains("continuum_events_published_total 1"), "{text}");
+    assert!(
+        text.contains("continuum_events_published_total 1"),
+        "{text}"
+    );
 
     let plain = start(Hub::builder()).await;
     let a = answer(client().get(format!("{}/metrics", plain.url))).await;

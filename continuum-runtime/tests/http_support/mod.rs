@@ -70,7 +70,11 @@ pub struct Note {
 pub struct Ping;
 
 pub fn progress(task: &str, progress: u8) -> AiTaskProgress {
-    AiTaskProgress { task_id: task.into(), stage: Stage::Prompting, progress }
+    AiTaskProgress {
+        task_id: task.into(),
+        stage: Stage::Prompting,
+        progress,
+    }
 }
 
 /// A server on 127.0.0.1:<ephemeral>, stopped by [`TestServer::stop`].
@@ -88,7 +92,11 @@ pub async fn start(builder: HubBuilder) -> TestServer {
 }
 
 pub async fn start_with(builder: HubBuilder, server: impl FnOnce(Hub) -> Server) -> TestServer {
-    let hub = builder.build().expect("hub builds");
+    serve_hub(builder.build().expect("hub builds"), server).await
+}
+
+/// Serve an existing hub (e.g. again, after a shutdown).
+pub async fn serve_hub(hub: Hub, server: impl FnOnce(Hub) -> Server) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -96,7 +104,13 @@ pub async fn start_with(builder: HubBuilder, server: impl FnOnce(Hub) -> Server)
     let task = tokio::spawn(server(hub.clone()).run(listener, async move {
         let _ = stopped.await;
     }));
-    TestServer { hub, addr, url, stop: Some(stop), task: Some(task) }
+    TestServer {
+        hub,
+        addr,
+        url,
+        stop: Some(stop),
+        task: Some(task),
+    }
 }
 
 impl TestServer {
@@ -106,7 +120,10 @@ impl TestServer {
             let _ = stop.send(());
         }
         let task = self.task.take().expect("server still running");
-        tokio::time::timeout(GUARD, task).await.expect("server stops in time").expect("server task")
+        tokio::time::timeout(GUARD, task)
+            .await
+            .expect("server stops in time")
+            .expect("server task")
     }
 }
 
@@ -132,7 +149,10 @@ pub struct Answer {
 
 /// POST `body` as `application/json` with extra headers.
 pub async fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut req = client().post(url).header("content-type", "application/json").body(body.to_owned());
+    let mut req = client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned());
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -140,7 +160,10 @@ pub async fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
 }
 
 pub async fn answer(req: reqwest::RequestBuilder) -> Answer {
-    let res = tokio::time::timeout(GUARD, req.send()).await.expect("answer in time").expect("request");
+    let res = tokio::time::timeout(GUARD, req.send())
+        .await
+        .expect("answer in time")
+        .expect("request");
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = res.bytes().await.expect("body");
@@ -150,7 +173,11 @@ pub async fn answer(req: reqwest::RequestBuilder) -> Answer {
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&bytes)))
     };
-    Answer { status, headers, json }
+    Answer {
+        status,
+        headers,
+        json,
+    }
 }
 
 /// The `error` code of an error answer, after checking the status and shape.
@@ -169,7 +196,10 @@ pub fn issues(a: &Answer) -> Vec<(String, String)> {
         .iter()
         .map(|i| {
             assert!(i["message"].is_string());
-            (i["path"].as_str().unwrap().to_owned(), i["code"].as_str().unwrap().to_owned())
+            (
+                i["path"].as_str().unwrap().to_owned(),
+                i["code"].as_str().unwrap().to_owned(),
+            )
         })
         .collect()
 }
@@ -179,6 +209,7 @@ type EventItems = Pin<Box<dyn Stream<Item = Result<SseEvent, String>> + Send>>;
 /// An open subscription, decoded by `eventsource-stream`.
 pub struct Sub {
     pub status: StatusCode,
+    pub version: reqwest::Version,
     pub headers: HeaderMap,
     events: EventItems,
     /// The `continuum.connected` handshake.
@@ -195,14 +226,31 @@ pub async fn subscribe_with(client: &reqwest::Client, url: &str, headers: &[(&st
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let res = tokio::time::timeout(GUARD, req.send()).await.expect("subscribe in time").expect("subscribe");
+    let res = tokio::time::timeout(GUARD, req.send())
+        .await
+        .expect("subscribe in time")
+        .expect("subscribe");
     let status = res.status();
+    let version = res.version();
     assert_eq!(status, StatusCode::OK, "subscribe refused");
     let headers = res.headers().clone();
-    let events: EventItems = Box::pin(res.bytes_stream().eventsource().map(|r| r.map_err(|e| e.to_string())));
-    let mut sub = Sub { status, headers, events, connected: SseEvent::default() };
+    let events: EventItems = Box::pin(
+        res.bytes_stream()
+            .eventsource()
+            .map(|r| r.map_err(|e| e.to_string())),
+    );
+    let mut sub = Sub {
+        status,
+        version,
+        headers,
+        events,
+        connected: SseEvent::default(),
+    };
     let first = sub.next().await;
-    assert_eq!(first.event, "continuum.connected", "first frame is the handshake: {first:?}");
+    assert_eq!(
+        first.event, "continuum.connected",
+        "first frame is the handshake: {first:?}"
+    );
     sub.connected = first;
     sub
 }
@@ -236,7 +284,10 @@ impl Sub {
     pub async fn end(&mut self) -> (Vec<SseEvent>, Result<(), String>) {
         let mut seen = Vec::new();
         loop {
-            match tokio::time::timeout(GUARD, self.events.next()).await.expect("stream ends in time") {
+            match tokio::time::timeout(GUARD, self.events.next())
+                .await
+                .expect("stream ends in time")
+            {
                 Some(Ok(e)) => seen.push(e),
                 Some(Err(e)) => return (seen, Err(e)),
                 None => return (seen, Ok(())),
@@ -247,10 +298,13 @@ impl Sub {
 
 /// The envelope carried as an event's data.
 pub fn envelope(e: &SseEvent) -> Value {
-    serde_json::from_str(&e.data).unwrap_or_else(|err| panic!("data is not JSON ({err}): {:?}", e.data))
+    serde_json::from_str(&e.data)
+        .unwrap_or_else(|err| panic!("data is not JSON ({err}): {:?}", e.data))
 }
 
 /// Run `f` with a [`GUARD`] timeout.
 pub async fn guarded<T>(what: &str, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(GUARD, f).await.unwrap_or_else(|_| panic!("{what}: no result within {GUARD:?}"))
+    tokio::time::timeout(GUARD, f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no result within {GUARD:?}"))
 }
