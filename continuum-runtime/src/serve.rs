@@ -35,6 +35,28 @@ use tracing::Instrument;
 
 use crate::http::HubService;
 
+/// Where a standalone server listens when `CONTINUUM_ADDR` is unset.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+/// The listen address of a standalone server: `CONTINUUM_ADDR` (e.g.
+/// `0.0.0.0:8080`) when set and not empty, else [`DEFAULT_ADDR`].
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use continuum_runtime::{serve::addr_from_env, HubBuilder};
+///
+/// let hub = HubBuilder::from_env().expect("valid CONTINUUM_* variables").build().expect("hub");
+/// continuum_runtime::serve(addr_from_env(), hub).await
+/// # }
+/// ```
+pub fn addr_from_env() -> String {
+    std::env::var("CONTINUUM_ADDR")
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_ADDR.to_owned())
+}
+
 /// Default time a client may take to send its request headers.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a connection may make no write progress before it is closed.
