@@ -375,6 +375,10 @@ impl Hub {
             .unwrap_or_else(PoisonError::into_inner);
         idem.expire(now, cfg.idempotency_window);
         if let Some((_, ids)) = idem.map.get(key) {
+            self.inner
+                .metrics
+                .ingest_accepted
+                .fetch_add(1, Ordering::Relaxed);
             return Ok(Published {
                 ids: ids.clone(),
                 replayed: true,
@@ -580,7 +584,7 @@ pub fn default_hub() -> Hub {
 
 /// Install `hub` as the process-wide default, replacing any previous one
 /// (which keeps running for whoever holds it). Do it at start, before
-/// anything emits through [`emit`](crate::emit); returns the previous default.
+/// anything emits through [`emit`]; returns the previous default.
 pub fn set_default_hub(hub: Hub) -> Option<Hub> {
     DEFAULT_HUB
         .write()
