@@ -59,7 +59,7 @@ BIN=$TARGET_DIR/release
 # --- environment -----------------------------------------------------------------------
 # Every subscriber is a socket in both processes.
 ulimit -n "$(ulimit -Hn)"
-if [[ $(ulimit -n) -lt 21000 ]]; then
+if [[ $(ulimit -n) -lt 10500 ]]; then
   echo "run.sh: warning: open-files limit $(ulimit -n) may be too low for 10,000 subscribers" >&2
 fi
 
