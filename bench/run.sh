@@ -90,7 +90,7 @@ scenario_args() {
       S3) echo "fanout --subs 100 --events 20000 --publishers 4" ;;
       S4) echo "idle --subs 10000 --settle 2" ;;
       S5) echo "fanout --subs 1000 --events 200 --rate 20 --publishers 2" ;;
-      S6) echo "fanout --subs 10 --events 50000 --publishers 8" ;;
+      S6) echo "fanout --subs 10 --events 60000 --publishers 16" ;;
       *) return 1 ;;
     esac
   else
@@ -100,7 +100,7 @@ scenario_args() {
       S3) echo "fanout --subs 20 --events 5000 --publishers 4" ;;
       S4) echo "idle --subs 2000 --settle 1" ;;
       S5) echo "fanout --subs 200 --events 40 --rate 20 --publishers 2" ;;
-      S6) echo "fanout --subs 10 --events 5000 --publishers 8" ;;
+      S6) echo "fanout --subs 10 --events 5000 --publishers 16" ;;
       *) return 1 ;;
     esac
   fi
