@@ -74,6 +74,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -102,6 +103,8 @@ pub struct HubService {
     shared: Arc<Shared>,
     any_path: bool,
     metrics_route: bool,
+    /// Static pages served on `GET` beside the events path (see [`HubService::with_page`]).
+    pages: Arc<[(String, Bytes)]>,
 }
 
 pub(crate) struct Shared {
@@ -117,6 +120,14 @@ impl fmt::Debug for HubService {
             .field("path", &self.path())
             .field("any_path", &self.any_path)
             .field("metrics_route", &self.metrics_route)
+            .field(
+                "pages",
+                &self
+                    .pages
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -162,6 +173,7 @@ impl HubService {
             shared: Arc::new(shared),
             any_path: false,
             metrics_route: false,
+            pages: Arc::from([]),
         }
     }
 
@@ -198,6 +210,49 @@ impl HubService {
         self
     }
 
+    /// Also answer `GET path` with a static HTML page: a status page, or the
+    /// front-end of a standalone deployment (the demo serves its page this
+    /// way). The page is held in memory and served as it is.
+    ///
+    /// ```
+    /// use continuum_runtime::Hub;
+    ///
+    /// let hub = Hub::builder().build().unwrap();
+    /// let service = hub.service().with_page("/", "<!doctype html><title>events</title>");
+    /// # let _ = service;
+    /// ```
+    pub fn with_page(mut self, path: impl Into<String>, html: impl Into<Bytes>) -> Self {
+        let mut pages: Vec<(String, Bytes)> = self.pages.iter().cloned().collect();
+        pages.push((path.into(), html.into()));
+        self.pages = pages.into();
+        self
+    }
+
+    fn page(&self, method: &Method, path: &str) -> Option<Response<ResponseBody>> {
+        let (_, html) = self.pages.iter().find(|(p, _)| p == path)?;
+        if method != Method::GET && method != Method::HEAD {
+            let mut res = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this page answers GET",
+            )
+            .into_response();
+            res.headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return Some(res);
+        }
+        let mut res = Response::new(ResponseBody::full(html.clone()));
+        res.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        res.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        );
+        Some(res)
+    }
+
     /// End every SSE stream this service (or a clone) has opened, and make
     /// streams opened from now on end at once. Clients reconnect (to this
     /// server once it is back, or another) and replay from their
@@ -220,6 +275,9 @@ impl HubService {
             return ResponseFuture::ready(self.metrics(req.method()));
         }
         if !self.any_path && path != self.path() {
+            if let Some(res) = self.page(req.method(), path) {
+                return ResponseFuture::ready(res);
+            }
             return ResponseFuture::ready(ApiError::not_found().into_response());
         }
         let (parts, body) = req.into_parts();
