@@ -5,6 +5,7 @@
 #   bench/run.sh --quick              # smoke check: smaller N, 1 run per target
 #   bench/run.sh --targets baseline   # only the hand-rolled axum baseline
 #   bench/run.sh --runs 5 --scenarios S1,S4
+#   bench/run.sh --perf --runs 1 --scenarios S1   # also `perf record -g` each server
 #
 # It builds the load generator and both servers in release, then for each scenario
 # runs the targets alternately (baseline, continuum, then continuum, baseline, ...),
@@ -20,6 +21,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0
+PERF=0
 RUNS=""
 TARGETS="baseline,continuum"
 SCENARIOS="S1,S2,S3,S4,S5,S6"
@@ -27,11 +29,12 @@ OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1; shift ;;
+    --perf) PERF=1; shift ;;
     --runs) RUNS=$2; shift 2 ;;
     --targets) TARGETS=$2; shift 2 ;;
     --scenarios) SCENARIOS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -157,6 +160,11 @@ for s in "${SCENARIO_LIST[@]}"; do
         if start_server "$target" "$addr"; then started=1; break; fi
       done
       if [[ $started == 0 ]]; then FAILED=1; SERVER_PID=""; continue; fi
+      PERF_PID=""
+      if [[ $PERF == 1 ]]; then
+        perf record -q -g -p "$SERVER_PID" -o "$OUT/perf-$s-$target-$run.data" 2>> "$OUT/perf.log" &
+        PERF_PID=$!
+      fi
       # shellcheck disable=SC2086
       if ! "$BIN/loadgen" $ARGS --target "http://$addr/api/events" --server-pid "$SERVER_PID" \
           --scenario "$s" --server "$target" --run "$run" --json "$RESULTS" \
@@ -164,6 +172,7 @@ for s in "${SCENARIO_LIST[@]}"; do
         echo "run.sh: loadgen failed for $s $target run $run: $(tail -n 1 "$RESULTS" 2>/dev/null)" >&2
         FAILED=1
       fi
+      if [[ -n $PERF_PID ]]; then kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; fi
       stop_server
       tail -n 1 "$RESULTS" | cut -c1-200 >&2
     done
