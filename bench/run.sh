@@ -2,7 +2,7 @@
 # The fan-out benchmark of issue 5, in one command:
 #
 #   bench/run.sh                      # full run: S1..S6, 3 runs per target, ~6 minutes
-#   bench/run.sh --quick              # smoke check: smaller N, 1 run per target
+#   bench/run.sh --quick              # smoke check: smaller N, 1 run per target, ~1 minute
 #   bench/run.sh --targets baseline   # only the hand-rolled axum baseline
 #   bench/run.sh --runs 5 --scenarios S1,S4
 #   bench/run.sh --perf --runs 1 --scenarios S1   # also `perf record -g` each server
