@@ -64,6 +64,27 @@ impl<E: Event> Subscription<E> {
         }
     }
 
+    /// The next `E`, or `Err(Lagged)` when the subscription fell behind (it
+    /// then continues from the newest event). Never ends while the hub lives.
+    ///
+    /// ```
+    /// # use continuum_runtime::prelude::*;
+    /// # #[continuum_event("docs.typed.recv")] #[derive(Debug, PartialEq)] pub struct Ping { pub n: u32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let hub = Hub::builder().build().unwrap();
+    /// let mut pings = hub.subscribe::<Ping>();
+    /// Ping { n: 1 }.emit(&hub).unwrap();
+    /// assert_eq!(*pings.recv().await.unwrap(), Ping { n: 1 });
+    /// # }
+    /// ```
+    pub async fn recv(&mut self) -> Result<Arc<E>, Lagged> {
+        loop {
+            if let Some(item) = std::future::poll_fn(|cx| self.poll_item(cx)).await {
+                return item;
+            }
+        }
+    }
+
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Arc<E>, Lagged>>> {
         loop {
             if let Some(e) = self.ready.pop_front() {
