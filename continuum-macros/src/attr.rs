@@ -105,7 +105,9 @@ pub(crate) fn parse_event_args(cx: &Ctxt, tokens: TokenStream) -> EventArgs {
             return Ok(());
         }
         if input.peek(LitStr) {
-            args.name = Some(input.parse()?);
+            let name: LitStr = input.parse()?;
+            crate::check::event_name(cx, &name);
+            args.name = Some(name);
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }

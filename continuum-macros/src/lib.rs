@@ -32,7 +32,7 @@ pub fn continuum_event(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Make a struct or unit-variant enum usable inside an event payload. See
 /// `continuum_runtime::Payload`.
-#[proc_macro_derive(Payload, attributes(event))]
+#[proc_macro_derive(Payload, attributes(event, serde))]
 pub fn derive_payload(item: TokenStream) -> TokenStream {
     expand_payload(item.into()).into()
 }
@@ -55,9 +55,6 @@ fn expand_event(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             return quote!(#err #item);
         }
     };
-    if let Some(name) = &args.name {
-        check::event_name(&cx, name);
-    }
     // A second `#[continuum_event]`: report it and drop it, so it does not
     // expand (and report everything) again.
     input.attrs.retain(|a| {
@@ -67,21 +64,31 @@ fn expand_event(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
         true
     });
-    for a in input.attrs.iter().filter(|a| a.path().is_ident("derive")) {
+    // A derive of what we implement: report it, and drop it from the output
+    // so the conflicting impls do not add a second error.
+    for a in input
+        .attrs
+        .iter_mut()
+        .filter(|a| a.path().is_ident("derive"))
+    {
         let Ok(paths) = a.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
         else {
             continue;
         };
+        let mut kept = Punctuated::<syn::Path, Token![,]>::new();
         for path in paths {
-            for name in ["Serialize", "Deserialize", "Payload"] {
-                if last_segment_is(&path, name) {
-                    cx.error_tokens(
-                        &path,
-                        format!("`#[continuum_event]` already implements `{name}`; remove it from this `derive`"),
-                    );
-                }
+            let ours = ["Serialize", "Deserialize", "Payload"]
+                .into_iter()
+                .find(|n| last_segment_is(&path, n));
+            match ours {
+                Some(name) => cx.error_tokens(
+                    &path,
+                    format!("`#[continuum_event]` already implements `{name}`; remove it from this `derive`"),
+                ),
+                None => kept.push(path),
             }
         }
+        *a = syn::parse_quote!(#[derive(#kept)]);
     }
     let krate = args.krate.clone().unwrap_or_else(model::default_krate);
     let model = model::build(&cx, &input, Kind::Event, krate, args.deny_unknown_fields);

@@ -2,6 +2,26 @@
 
 /// The closest of `candidates` to `word`, when close enough to be a typo.
 pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // Names other validation libraries use for the same thing.
+    const ALIASES: &[(&str, &str)] = &[
+        ("regex", "pattern"),
+        ("len", "length"),
+        ("size", "length"),
+        ("validate", "custom"),
+        ("function", "custom"),
+        ("items", "each"),
+        ("inner", "each"),
+        ("minimum", "min"),
+        ("maximum", "max"),
+        ("exclusive_minimum", "exclusive_min"),
+        ("exclusive_maximum", "exclusive_max"),
+    ];
+    if let Some((_, c)) = ALIASES
+        .iter()
+        .find(|(a, c)| *a == word && candidates.contains(c))
+    {
+        return candidates.iter().copied().find(|x| x == c);
+    }
     candidates
         .iter()
         .map(|c| (distance(word, c), *c))

@@ -36,7 +36,7 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
     }
 
     let mut cx = Checker::new();
-    check_shape(ty, &value, &mut cx);
+    check_shape(ty, &mut value, &mut cx);
     cx.finish()?;
 
     let event: E = serde_path_to_error::deserialize(value).map_err(|e| {
@@ -52,8 +52,10 @@ pub(crate) fn decode_dyn<E: Event>(json: &str) -> Result<Arc<dyn DynEvent>, Vali
     decode_event::<E>(json).map(|e| Arc::new(e) as Arc<dyn DynEvent>)
 }
 
-/// Every shape issue of `value` against `ty`, recorded in `cx`.
-pub fn check_shape(ty: TypeSchema, value: &Value, cx: &mut Checker) {
+/// Every shape issue of `value` against `ty`, recorded in `cx`. Whole-number
+/// floats given for integer fields (`1.0`) are rewritten as integers, as JSON
+/// Schema counts them as integers too.
+pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
     match ty {
         TypeSchema::Null => {
             if !value.is_null() {
@@ -76,6 +78,7 @@ pub fn check_shape(ty: TypeSchema, value: &Value, cx: &mut Checker) {
             }
         }
         TypeSchema::Integer { min, max } => {
+            normalize_integer(value);
             let in_bounds = if let Some(v) = value.as_i64() {
                 i128::from(v) >= min && (v < 0 || u128::from(v.unsigned_abs()) <= max)
             } else if let Some(v) = value.as_u64() {
@@ -97,10 +100,10 @@ pub fn check_shape(ty: TypeSchema, value: &Value, cx: &mut Checker) {
                 check_shape(inner(), value, cx);
             }
         }
-        TypeSchema::Array(inner) => match value.as_array() {
+        TypeSchema::Array(inner) => match value.as_array_mut() {
             Some(items) => {
                 let inner = inner();
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.iter_mut().enumerate() {
                     cx.enter_index(i);
                     check_shape(inner, item, cx);
                     cx.leave();
@@ -108,10 +111,10 @@ pub fn check_shape(ty: TypeSchema, value: &Value, cx: &mut Checker) {
             }
             None => wrong_type(cx, "an array", value),
         },
-        TypeSchema::Map(inner) => match value.as_object() {
+        TypeSchema::Map(inner) => match value.as_object_mut() {
             Some(map) => {
                 let inner = inner();
-                for (k, v) in map {
+                for (k, v) in map.iter_mut() {
                     cx.enter_key(k);
                     check_shape(inner, v, cx);
                     cx.leave();
@@ -119,11 +122,11 @@ pub fn check_shape(ty: TypeSchema, value: &Value, cx: &mut Checker) {
             }
             None => wrong_type(cx, "an object", value),
         },
-        TypeSchema::Struct(s) => match value.as_object() {
+        TypeSchema::Struct(s) => match value.as_object_mut() {
             Some(map) => {
                 for field in s.fields {
                     cx.enter_field(field.name);
-                    match map.get(field.name) {
+                    match map.get_mut(field.name) {
                         Some(v) => check_shape((field.ty)(), v, cx),
                         None if field.required => cx.report(IssueCode::Required, "is required"),
                         None => {}
@@ -151,6 +154,20 @@ pub fn check_shape(ty: TypeSchema, value: &Value, cx: &mut Checker) {
                     format!("must be one of {}", list.join(", ")),
                 );
             }
+        }
+    }
+}
+
+/// JSON Schema counts `1.0` as an integer; so does decoding. The value is
+/// rewritten as an integer so serde accepts it too.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn normalize_integer(value: &mut Value) {
+    if let Some(f) = value.as_f64().filter(|_| value.is_f64()) {
+        // 2^63 and 2^64 are exact in f64; beyond them no Rust integer type here fits.
+        if f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+            *value = Value::from(f as i64);
+        } else if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+            *value = Value::from(f as u64);
         }
     }
 }

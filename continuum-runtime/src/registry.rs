@@ -70,6 +70,12 @@ pub struct Submitted(pub fn() -> Registration);
 
 inventory::collect!(Submitted);
 
+/// Every registration submitted at link time, duplicates included, in no
+/// particular order. [`Registry::from_inventory`] is this, checked.
+pub fn linked() -> impl Iterator<Item = Registration> {
+    inventory::iter::<Submitted>.into_iter().map(|s| (s.0)())
+}
+
 /// A registry could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RegistryError {
@@ -119,10 +125,7 @@ impl Registry {
     pub fn from_inventory() -> Result<Self, RegistryError> {
         let mut registry = Registry::new();
         // Visit in a stable order so the error names the same pair every run.
-        let mut regs: Vec<Registration> = inventory::iter::<Submitted>
-            .into_iter()
-            .map(|s| (s.0)())
-            .collect();
+        let mut regs: Vec<Registration> = linked().collect();
         regs.sort_by(|a, b| (a.type_name, a.rust_name).cmp(&(b.type_name, b.rust_name)));
         for reg in regs {
             registry.insert(reg)?;

@@ -1,0 +1,249 @@
+//! The exported JSON Schema accepts exactly what decode + validate accept, on
+//! a table of payloads, checked with an independent validator (`jsonschema`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use continuum_runtime::json_schema::json_schema;
+use continuum_runtime::prelude::*;
+use continuum_runtime::Registry;
+use serde_json::{json, Value};
+
+/// Where a task is.
+#[derive(Payload, Debug)]
+pub enum Stage {
+    /// Waiting.
+    Queued,
+    /// Running.
+    GeneratingText,
+}
+
+/// A nested payload.
+#[derive(Payload, Debug)]
+pub struct Attachment {
+    /// The file.
+    #[event(length(min = 1, max = 8), pattern = "^[a-z]+\\.png$")]
+    pub file_name: String,
+    /// Its size.
+    #[event(range(max = 1000))]
+    pub size_bytes: u64,
+}
+
+/// Every shape and constraint JSON Schema can express.
+#[continuum_event("test.agreement")]
+#[derive(Debug)]
+pub struct Agreement {
+    /// Inclusive range on a small integer (its type bounds apply too).
+    #[event(range(min = 10, max = 20))]
+    pub level: u8,
+    /// Exclusive float bounds.
+    #[event(range(exclusive_min = -1, exclusive_max = 1.5))]
+    pub ratio: f64,
+    /// Characters, not bytes.
+    #[event(length(min = 2, max = 4))]
+    pub code: String,
+    /// A string union.
+    pub stage: Stage,
+    /// Items, each checked.
+    #[event(length(max = 2), each(range(min = 1)))]
+    pub counts: Vec<i64>,
+    /// Nested structs in a sequence.
+    pub files: Vec<Attachment>,
+    /// A map of nested structs.
+    pub by_owner: HashMap<String, Attachment>,
+    /// Optional, constrained when present.
+    #[event(length(min = 1))]
+    pub tags: Option<Vec<String>>,
+    /// Any JSON.
+    pub meta: BTreeMap<String, Value>,
+    /// Defaulted, so not required.
+    #[serde(default)]
+    pub flag: bool,
+}
+
+/// An event without data.
+#[continuum_event("test.agreement-unit")]
+pub struct Unit;
+
+fn base() -> Value {
+    json!({
+        "level": 10, "ratio": 0.5, "code": "ab", "stage": "queued", "counts": [1],
+        "files": [{"fileName": "a.png", "sizeBytes": 1}], "byOwner": {}, "meta": {}
+    })
+}
+
+fn with(changes: &[(&str, Option<Value>)]) -> Value {
+    let mut v = base();
+    for (k, change) in changes {
+        match change {
+            Some(x) => v[*k] = x.clone(),
+            None => {
+                v.as_object_mut().unwrap().remove(*k);
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn json_schema_agrees_with_decode_and_validate() {
+    let s = |v: Value| Some(v);
+    let table: Vec<(Value, bool)> = vec![
+        (base(), true),
+        (with(&[("level", s(json!(9)))]), false),
+        (with(&[("level", s(json!(10)))]), true),
+        (with(&[("level", s(json!(20)))]), true),
+        (with(&[("level", s(json!(21)))]), false),
+        (with(&[("level", s(json!(300)))]), false),
+        (with(&[("level", s(json!(-1)))]), false),
+        (with(&[("level", s(json!(15.0)))]), true),
+        (with(&[("level", s(json!(15.5)))]), false),
+        (with(&[("level", s(json!("15")))]), false),
+        (with(&[("level", None)]), false),
+        (with(&[("ratio", s(json!(-1)))]), false),
+        (with(&[("ratio", s(json!(-0.99)))]), true),
+        (with(&[("ratio", s(json!(1.49)))]), true),
+        (with(&[("ratio", s(json!(1.5)))]), false),
+        (with(&[("ratio", s(json!(1)))]), true),
+        (with(&[("code", s(json!("a")))]), false),
+        (with(&[("code", s(json!("abcd")))]), true),
+        (with(&[("code", s(json!("abcde")))]), false),
+        (with(&[("code", s(json!("éééé")))]), true),
+        (with(&[("code", s(json!("ééééé")))]), false),
+        (with(&[("stage", s(json!("generatingText")))]), true),
+        (with(&[("stage", s(json!("GeneratingText")))]), false),
+        (with(&[("stage", s(json!(null)))]), false),
+        (with(&[("counts", s(json!([])))]), true),
+        (with(&[("counts", s(json!([1, 2])))]), true),
+        (with(&[("counts", s(json!([1, 2, 3])))]), false),
+        (with(&[("counts", s(json!([0])))]), false),
+        (with(&[("counts", s(json!({})))]), false),
+        (
+            with(&[(
+                "files",
+                s(json!([{"fileName": "ab.png", "sizeBytes": 1000}])),
+            )]),
+            true,
+        ),
+        (
+            with(&[(
+                "files",
+                s(json!([{"fileName": "ab.png", "sizeBytes": 1001}])),
+            )]),
+            false,
+        ),
+        (
+            with(&[(
+                "files",
+                s(json!([{"fileName": "abcd.png", "sizeBytes": 1}])),
+            )]),
+            true,
+        ),
+        (
+            with(&[(
+                "files",
+                s(json!([{"fileName": "abcde.png", "sizeBytes": 1}])),
+            )]),
+            false,
+        ),
+        (
+            with(&[("files", s(json!([{"fileName": "A.png", "sizeBytes": 1}])))]),
+            false,
+        ),
+        (with(&[("files", s(json!([{"fileName": "a.png"}])))]), false),
+        (
+            with(&[(
+                "files",
+                s(json!([{"fileName": "a.png", "sizeBytes": 1, "x": 1}])),
+            )]),
+            false,
+        ),
+        (
+            with(&[(
+                "byOwner",
+                s(json!({"ann": {"fileName": "a.png", "sizeBytes": 1}})),
+            )]),
+            true,
+        ),
+        (
+            with(&[(
+                "byOwner",
+                s(json!({"ann": {"fileName": "", "sizeBytes": 1}})),
+            )]),
+            false,
+        ),
+        (with(&[("byOwner", s(json!({"ann": 1})))]), false),
+        (with(&[("tags", s(json!(null)))]), true),
+        (with(&[("tags", s(json!(["x"])))]), true),
+        (with(&[("tags", s(json!([])))]), false),
+        (with(&[("tags", s(json!([1])))]), false),
+        (
+            with(&[("meta", s(json!({"anything": [1, {"a": null}]})))]),
+            true,
+        ),
+        (with(&[("meta", s(json!([])))]), false),
+        (with(&[("flag", s(json!(true)))]), true),
+        (with(&[("flag", s(json!(1)))]), false),
+        (with(&[("unknown", s(json!(1)))]), false),
+        (json!([]), false),
+        (json!(null), false),
+    ];
+    let registry = Registry::from_inventory().unwrap();
+    let decode = registry.get("test.agreement").unwrap().decode;
+    let schema = json_schema(Agreement::schema());
+    let validator =
+        jsonschema::validator_for(&schema).expect("the exported schema is itself valid");
+    for (payload, expected) in &table {
+        let by_rust = decode(&payload.to_string()).is_ok();
+        let by_schema = validator.is_valid(payload);
+        assert_eq!(
+            by_rust,
+            *expected,
+            "decode + validate on {payload}: {:?}",
+            decode(&payload.to_string()).err()
+        );
+        assert_eq!(by_schema, *expected, "JSON Schema on {payload}");
+    }
+}
+
+#[test]
+fn unit_event_schema_agrees() {
+    let registry = Registry::from_inventory().unwrap();
+    let decode = registry.get("test.agreement-unit").unwrap().decode;
+    let schema = json_schema(Unit::schema());
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for (payload, expected) in [
+        (json!(null), true),
+        (json!({}), true),
+        (json!({"a": 1}), false),
+        (json!(1), false),
+    ] {
+        assert_eq!(
+            decode(&payload.to_string()).is_ok(),
+            expected,
+            "decode {payload}"
+        );
+        assert_eq!(validator.is_valid(&payload), expected, "schema {payload}");
+    }
+}
+
+#[test]
+fn schema_carries_docs_and_draft() {
+    let schema = json_schema(Agreement::schema());
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert_eq!(
+        schema["description"],
+        "Every shape and constraint JSON Schema can express."
+    );
+    assert_eq!(
+        schema["properties"]["code"]["description"],
+        "Characters, not bytes."
+    );
+    assert_eq!(schema["$defs"]["Stage"]["description"], "Where a task is.");
+    assert_eq!(
+        schema["properties"]["files"]["items"]["$ref"],
+        "#/$defs/Attachment"
+    );
+}

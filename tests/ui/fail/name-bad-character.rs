@@ -1,0 +1,11 @@
+use continuum_runtime::continuum_event;
+
+#[continuum_event("ai/task.progress")]
+pub struct Progress {
+    pub value: u8,
+}
+
+#[continuum_event("ai.2fa")]
+pub struct TwoFactor;
+
+fn main() {}

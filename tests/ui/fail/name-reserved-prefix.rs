@@ -1,0 +1,6 @@
+use continuum_runtime::continuum_event;
+
+#[continuum_event("continuum.reset")]
+pub struct Reset;
+
+fn main() {}
