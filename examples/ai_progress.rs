@@ -10,9 +10,10 @@
 //! The event itself, `AiTaskProgress`, is declared in `src/demo.rs`.
 
 use continuum::demo::{DemoOptions, DemoServer};
+use continuum_runtime::HubBuilder;
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
@@ -20,16 +21,21 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
 
-    let addr = std::env::var("CONTINUUM_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    // CONTINUUM_EVENT_INGEST_TOKEN, CONTINUUM_HEARTBEAT_SECS, CONTINUUM_ALLOWED_ORIGINS.
+    let builder = HubBuilder::from_env()?;
     let options = DemoOptions::from_env();
+    let addr = std::env::var("CONTINUUM_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
+    let server = DemoServer::start(listener, builder, options.clone()).await?;
+    let token_required = server.hub().config().ingest_token().is_some();
 
     println!("Continuum demo: open http://{local}/");
     println!("  events stream: GET  http://{local}/api/events");
-    match &options.ingest_token {
-        Some(_) => println!("  ingest:        POST http://{local}/api/events  (token required in x-continuum-event-key)"),
-        None => println!("  ingest:        POST http://{local}/api/events  (open: no CONTINUUM_EVENT_INGEST_TOKEN set)"),
+    if token_required {
+        println!("  ingest:        POST http://{local}/api/events  (token required in x-continuum-event-key)");
+    } else {
+        println!("  ingest:        POST http://{local}/api/events  (open: no CONTINUUM_EVENT_INGEST_TOKEN set)");
     }
     println!(
         "  simulated tasks: {}",
@@ -39,12 +45,14 @@ async fn main() -> std::io::Result<()> {
             "off"
         }
     );
-    println!(
-        "  try: curl -i -X POST http://{local}/api/events -H 'content-type: application/json' \\"
-    );
+    let key = if token_required {
+        "-H \"x-continuum-event-key: $CONTINUUM_EVENT_INGEST_TOKEN\" "
+    } else {
+        ""
+    };
+    println!("  try: curl -i -X POST http://{local}/api/events -H 'content-type: application/json' {key}\\");
     println!("         -d '{{\"type\":\"ai.task.progress\",\"data\":{{\"taskId\":\"from-curl\",\"stage\":\"generating\",\"progress\":42}}}}'");
 
-    let server = DemoServer::start(listener, options).await;
     shutdown_signal().await;
     println!("shutting down: streams end cleanly, browsers reconnect when the server is back");
     server.stop().await;

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use continuum_runtime::prelude::*;
+use continuum_runtime::{BuildError, HubBuilder};
 
 /// Where an AI generation task is.
 #[derive(Payload, Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,15 +105,13 @@ async fn run_task(hub: &Hub, task_id: &str, seed: u64) {
     emit(Stage::Done, 100);
 }
 
-/// How the demo server runs.
+/// How the demo's simulator runs.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
     /// Run simulated tasks (`CONTINUUM_DEMO_SIMULATE=0` turns them off).
     pub simulate: bool,
     /// How many simulated tasks run at a time.
     pub tasks: usize,
-    /// Ingest token (`CONTINUUM_EVENT_INGEST_TOKEN`); `None` leaves ingest open.
-    pub ingest_token: Option<String>,
 }
 
 impl Default for DemoOptions {
@@ -120,24 +119,19 @@ impl Default for DemoOptions {
         DemoOptions {
             simulate: true,
             tasks: 4,
-            ingest_token: None,
         }
     }
 }
 
 impl DemoOptions {
-    /// Options from the environment: `CONTINUUM_DEMO_SIMULATE` (`0`/`false`
-    /// turns the simulator off) and `CONTINUUM_EVENT_INGEST_TOKEN`.
+    /// Options from the environment: `CONTINUUM_DEMO_SIMULATE` (`0`, `false`,
+    /// `no` or `off` turns the simulator off).
     pub fn from_env() -> Self {
         let simulate = std::env::var("CONTINUUM_DEMO_SIMULATE")
             .map(|v| !matches!(v.trim(), "0" | "false" | "no" | "off"))
             .unwrap_or(true);
-        let ingest_token = std::env::var("CONTINUUM_EVENT_INGEST_TOKEN")
-            .ok()
-            .filter(|t| !t.trim().is_empty());
         DemoOptions {
             simulate,
-            ingest_token,
             ..DemoOptions::default()
         }
     }
@@ -153,17 +147,17 @@ pub struct DemoServer {
 }
 
 impl DemoServer {
-    /// Serve the demo on `listener`: the page at `/`, events at `/api/events`.
+    /// Serve the demo on `listener`: the page at `/`, events at the hub's
+    /// path (`/api/events` unless `builder` says otherwise).
     ///
-    /// # Panics
-    /// If the hub cannot be built (it can only fail on duplicate event names,
-    /// which this binary does not have).
-    pub async fn start(listener: tokio::net::TcpListener, options: DemoOptions) -> DemoServer {
-        let mut builder = Hub::builder().register::<AiTaskProgress>();
-        if let Some(token) = &options.ingest_token {
-            builder = builder.ingest_token(token.clone());
-        }
-        let hub = builder.build().expect("the demo hub builds");
+    /// # Errors
+    /// The hub cannot be built (two Rust types declaring one event name).
+    pub async fn start(
+        listener: tokio::net::TcpListener,
+        builder: HubBuilder,
+        options: DemoOptions,
+    ) -> Result<DemoServer, BuildError> {
+        let hub = builder.register::<AiTaskProgress>().build()?;
         let service = hub.service().with_page("/", page(&hub));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(continuum_runtime::serve_with_shutdown(
@@ -176,12 +170,12 @@ impl DemoServer {
         let simulator = options
             .simulate
             .then(|| tokio::spawn(simulate(hub.clone(), options.tasks)));
-        DemoServer {
+        Ok(DemoServer {
             hub,
             stop,
             server,
             simulator,
-        }
+        })
     }
 
     /// The hub behind the server, to emit events in-process.

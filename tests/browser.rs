@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use continuum::demo::{DemoOptions, DemoServer};
+use continuum_runtime::Hub;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -154,9 +155,13 @@ async fn demo_page_shows_live_events_and_survives_a_restart() {
         simulate: false,
         ..DemoOptions::default()
     };
+    // `Hub::builder()`, not `HubBuilder::from_env()`: the test must not pick up
+    // a token or origins from the environment it runs in.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = DemoServer::start(listener, options.clone()).await;
+    let server = DemoServer::start(listener, Hub::builder(), options.clone())
+        .await
+        .unwrap();
 
     let profile = std::env::temp_dir().join(format!("continuum-chromium-{}", std::process::id()));
     let (_driver, driver_port) = start_driver(&chromedriver).await;
@@ -206,7 +211,9 @@ async fn demo_page_shows_live_events_and_survives_a_restart() {
     )
     .await;
     let listener = TcpListener::bind(addr).await.expect("rebind the same port");
-    let server = DemoServer::start(listener, options).await;
+    let server = DemoServer::start(listener, Hub::builder(), options)
+        .await
+        .unwrap();
     // The browser reconnects by itself with its old Last-Event-ID; the new server
     // cannot vouch for it (foreign epoch), so it must say reset.
     wait_for(&browser, "reconnect after reset", status, json!("reset")).await;
