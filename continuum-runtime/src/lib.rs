@@ -7,8 +7,8 @@
 
 pub mod backplane;
 pub mod config;
-pub mod decode;
 pub mod constraints;
+pub mod decode;
 pub mod event;
 pub mod http;
 pub mod hub;
@@ -26,14 +26,14 @@ pub mod validate;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use config::{BuildError, ConfigError, HubBuilder};
 pub use continuum_macros::{continuum_event, Payload};
 pub use event::{DynEvent, Event, Payload};
 pub use http::HubService;
-pub use serve::{raise_open_files_limit, serve, serve_with_shutdown, Server};
-pub use config::{BuildError, ConfigError, HubBuilder};
 pub use hub::{default_hub, emit, emit_to, set_default_hub, EmitError, EventId, Hub};
 pub use registry::{Registry, RegistryError};
 pub use schema::{Constraint, EventSchema, FieldSchema, StructSchema, TypeSchema};
+pub use serve::{raise_open_files_limit, serve, serve_with_shutdown, Server};
 pub use validate::{Issue, IssueCode, ValidationErrors};
 
 /// Everything a user needs to declare and emit events: `use continuum_runtime::prelude::*;`.
