@@ -2,14 +2,12 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use tokio::sync::futures::OwnedNotified;
 
 use super::shutdown::Shutdown;
 use crate::hub::SseStream;
@@ -32,10 +30,9 @@ pin_project! {
         Stream {
             #[pin]
             stream: SseStream,
-            // Woken when the server shuts down: the stream then ends cleanly
-            // (never on its own otherwise), so the connection can close.
-            #[pin]
-            stopped: OwnedNotified,
+            // Checked at every poll: when the server shuts down the stream
+            // ends cleanly (never on its own otherwise), so the connection
+            // can close. `Shutdown::stop` wakes waiting streams.
             shutdown: Shutdown,
             done: bool,
         },
@@ -58,11 +55,9 @@ impl ResponseBody {
     }
 
     pub(crate) fn stream(stream: SseStream, shutdown: Shutdown) -> Self {
-        let stopped = shutdown.notified();
         ResponseBody {
             kind: Kind::Stream {
                 stream,
-                stopped,
                 shutdown,
                 done: false,
             },
@@ -97,16 +92,13 @@ impl Body for ResponseBody {
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             KindProj::Stream {
                 stream,
-                stopped,
                 shutdown,
                 done,
             } => {
                 if *done {
                     return Poll::Ready(None);
                 }
-                // Polling registers the waker; the flag covers a stream opened
-                // after the notification was sent.
-                if stopped.poll(cx).is_ready() || shutdown.is_stopped() {
+                if shutdown.is_stopped() {
                     *done = true;
                     return Poll::Ready(None);
                 }

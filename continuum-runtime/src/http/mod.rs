@@ -166,7 +166,7 @@ impl HubService {
         let shared = Shared {
             cors: Cors::new(config.allowed_origins()),
             metrics_path: format!("{}/metrics", config.path().trim_end_matches('/')),
-            shutdown: Shutdown::default(),
+            shutdown: Shutdown::new(hub.clone()),
             hub,
         };
         HubService {

@@ -55,7 +55,17 @@ struct Waiters {
     generation: u64,
     list: Vec<Waker>,
     spare: Vec<Waker>,
+    /// Whether a wake pump task runs (the hub's ticker task): then
+    /// [`Log::wake_all`] hands the wakers to it instead of waking them inline.
+    pump_running: bool,
+    /// Wakers handed to the pump, not yet woken.
+    pending: Vec<Waker>,
+    /// The pump task, while it waits for work.
+    pump: Option<Waker>,
 }
+
+/// Subscribers the wake pump wakes before it yields to the scheduler.
+const WAKE_CHUNK: usize = 64;
 
 /// Where a subscriber is registered for wake-ups: (generation, index).
 pub(crate) type Registration = (u64, usize);
@@ -96,6 +106,21 @@ pub(crate) struct Start {
     pub(crate) reset: Option<ResetReason>,
     /// The id the client should hold after the handshake.
     pub(crate) resume: EventId,
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        // Let the pump task see that the hub is gone and end.
+        let pump = self
+            .waiters
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pump
+            .take();
+        if let Some(pump) = pump {
+            pump.wake();
+        }
+    }
 }
 
 impl Log {
@@ -229,14 +254,31 @@ impl Log {
     }
 
     /// Wake every registered subscriber (after a publish or a heartbeat).
+    ///
+    /// With a pump running, the wakers are handed to it: the publisher pays
+    /// one lock and one wake, whatever the number of subscribers, and the
+    /// pump feeds them to the scheduler a chunk at a time (the hub's ticker task).
     pub(crate) fn wake_all(&self) {
         let mut taken = {
             let mut w = lock(&self.waiters);
+            w.generation += 1;
             if w.list.is_empty() {
-                w.generation += 1;
                 return;
             }
-            w.generation += 1;
+            if w.pump_running {
+                let waiters = &mut *w;
+                if waiters.pending.is_empty() {
+                    std::mem::swap(&mut waiters.pending, &mut waiters.list);
+                } else {
+                    waiters.pending.append(&mut waiters.list);
+                }
+                let pump = waiters.pump.take();
+                drop(w);
+                if let Some(pump) = pump {
+                    pump.wake();
+                }
+                return;
+            }
             let spare = std::mem::take(&mut w.spare);
             std::mem::replace(&mut w.list, spare)
         };
@@ -249,9 +291,58 @@ impl Log {
         }
     }
 
+    /// From now on [`Self::wake_all`] hands wakers to the hub's ticker task.
+    pub(crate) fn start_pump(&self) {
+        lock(&self.waiters).pump_running = true;
+    }
+
+    /// The pump stopped (its runtime shut down): wake inline from now on,
+    /// and wake whatever it had not woken yet.
+    pub(crate) fn stop_pump(&self) {
+        let pending = {
+            let mut w = lock(&self.waiters);
+            w.pump_running = false;
+            w.pump = None;
+            std::mem::take(&mut w.pending)
+        };
+        for waker in pending {
+            waker.wake();
+        }
+    }
+
+    /// Take the wakers handed to the pump, or register the pump's waker and
+    /// return `None` when there are none. `batch` (empty) is swapped in as the
+    /// new pending list, so the two vectors' capacity is reused.
+    pub(crate) fn take_pending(&self, batch: &mut Vec<Waker>, pump: &Waker) -> bool {
+        let mut w = lock(&self.waiters);
+        if w.pending.is_empty() {
+            match &w.pump {
+                Some(p) if p.will_wake(pump) => {}
+                _ => w.pump = Some(pump.clone()),
+            }
+            return false;
+        }
+        std::mem::swap(&mut w.pending, batch);
+        true
+    }
+
     pub(crate) fn tick_heartbeat(&self) {
         self.heartbeat.fetch_add(1, Ordering::AcqRel);
         self.wake_all();
+    }
+
+    /// Wake `batch` a chunk at a time, yielding to the scheduler between
+    /// chunks so that the tasks already queued (an ingest request, say) are
+    /// not stuck behind every subscriber of the hub.
+    pub(crate) async fn wake_chunked(batch: &mut Vec<Waker>) {
+        let mut woken = 0;
+        for waker in batch.drain(..) {
+            waker.wake();
+            woken += 1;
+            if woken % WAKE_CHUNK == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
     }
 
     /// Register `waker` unless something new arrived since `cursor` (or a

@@ -499,30 +499,65 @@ impl Hub {
         }
         let weak = Arc::downgrade(&self.inner);
         let period = self.inner.config.heartbeat;
+        self.inner.log.log.start_pump();
         rt.spawn(ticker(weak, period));
     }
 }
 
 /// Clears `ticker_running` however the ticker task ends (hub dropped, or
-/// its runtime shut down), so the next subscriber starts a new one.
+/// its runtime shut down), so the next subscriber starts a new one, and
+/// hands waking back to publishers meanwhile.
 struct TickerGuard(Weak<Inner>);
 
 impl Drop for TickerGuard {
     fn drop(&mut self) {
         if let Some(inner) = self.0.upgrade() {
+            inner.log.log.stop_pump();
             inner.ticker_running.store(false, Ordering::Release);
         }
     }
 }
 
+/// The hub's one background task: the shared heartbeat, and the wake pump.
+///
+/// A publish hands the wakers of every waiting subscriber to this task
+/// (`Log::wake_all`), which feeds them to the scheduler a chunk at a time: a
+/// publisher never wakes thousands of tasks itself, and the run queue never
+/// holds every subscriber ahead of the next ingest request. Subscribers woken
+/// later in a pass find more events waiting and write them in one chunk.
 async fn ticker(weak: Weak<Inner>, period: Duration) {
+    enum Next {
+        Tick,
+        Wake,
+        Gone,
+    }
     let _guard = TickerGuard(weak.clone());
     let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut batch = Vec::new();
     loop {
-        interval.tick().await;
-        let Some(inner) = weak.upgrade() else { return };
-        inner.log.log.tick_heartbeat();
+        let next = std::future::poll_fn(|cx| {
+            if interval.poll_tick(cx).is_ready() {
+                return std::task::Poll::Ready(Next::Tick);
+            }
+            let Some(inner) = weak.upgrade() else {
+                return std::task::Poll::Ready(Next::Gone);
+            };
+            if inner.log.log.take_pending(&mut batch, cx.waker()) {
+                std::task::Poll::Ready(Next::Wake)
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        match next {
+            Next::Tick => {
+                let Some(inner) = weak.upgrade() else { return };
+                inner.log.log.tick_heartbeat();
+            }
+            Next::Wake => Log::wake_chunked(&mut batch).await,
+            Next::Gone => return,
+        }
     }
 }
 
