@@ -24,14 +24,22 @@ mod suggest;
 use ctxt::Ctxt;
 use model::Kind;
 
-/// Turn a struct into a Continuum event. See `continuum_runtime::continuum_event`.
+/// Turn a struct into a Continuum event: serde impls, `Payload`, `Event`,
+/// a registry entry and typed emit helpers.
+///
+/// The full reference, with examples, is the `continuum_runtime::event`
+/// module.
 #[proc_macro_attribute]
 pub fn continuum_event(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand_event(attr.into(), item.into()).into()
 }
 
-/// Make a struct or unit-variant enum usable inside an event payload. See
-/// `continuum_runtime::Payload`.
+/// Make a struct with named fields or a unit-variant enum usable inside an
+/// event payload: `Payload` plus serde impls with the events' defaults
+/// (camelCase, unknown fields rejected).
+///
+/// The full reference, with examples, is the `continuum_runtime::event`
+/// module.
 #[proc_macro_derive(Payload, attributes(event, serde))]
 pub fn derive_payload(item: TokenStream) -> TokenStream {
     expand_payload(item.into()).into()

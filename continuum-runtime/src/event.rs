@@ -1,5 +1,112 @@
-//! The [`Event`] and [`Payload`] traits that `#[continuum_event]` and
-//! `#[derive(Payload)]` implement.
+//! The [`Event`] and [`Payload`] traits, and the reference for the
+//! `#[continuum_event]` attribute and `#[derive(Payload)]` that implement them.
+//!
+//! # `#[continuum_event("name", …)]`
+//!
+//! On a struct with named fields (or a unit struct, for an event without
+//! data). It implements, without any other derive: serde's `Serialize` and
+//! `Deserialize`, [`Payload`], [`Event`] (`TYPE`, `schema()`, `validate()`),
+//! a registry entry (see [`crate::registry`]) and typed helpers
+//! `event.emit(&hub)` / `event.emit_to(channel, &hub)` that call
+//! [`Hub::emit`](crate::Hub::emit) / [`Hub::emit_to`](crate::Hub::emit_to).
+//!
+//! ```
+//! use continuum_runtime::prelude::*;
+//!
+//! /// Progress of one AI generation task.
+//! #[continuum_event("ai.task.progress")]
+//! #[derive(Debug, Clone)]
+//! pub struct AiTaskProgress {
+//!     #[event(length(min = 1, max = 128))]
+//!     pub task_id: String,
+//!     #[event(range(min = 0, max = 100))]
+//!     pub progress: u8,
+//! }
+//!
+//! let bad = AiTaskProgress { task_id: String::new(), progress: 101 };
+//! let issues = bad.validate().unwrap_err();
+//! assert_eq!(issues.issues()[0].path, "taskId"); // wire names, camelCase by default
+//! assert_eq!(issues.issues()[1].message, "must be at most 100");
+//! ```
+//!
+//! - **Name**: lowercase dot-separated segments `[a-z][a-z0-9_-]*`, at least
+//!   two, not starting with the reserved `continuum.`; checked at compile time.
+//! - **Options**: `crate = path` (the runtime under another name, as serde's
+//!   `crate = "…"`), `deny_unknown_fields = false` (accept fields the event
+//!   does not declare; by default they are an `unknown_field` issue).
+//! - **Wire names**: `#[serde(rename_all = "camelCase")]` unless you write
+//!   your own `rename_all`; `#[serde(rename = "…")]`, `default` and `skip`
+//!   on fields are honoured in issue paths and schemas. `flatten`, `tag`,
+//!   `untagged`, `transparent`, `from`/`into` are rejected: the schema could
+//!   not describe them.
+//! - **Docs**: `///` on the struct and its fields become `docs` in the schema.
+//!
+//! # Field constraints: `#[event(…)]`
+//!
+//! | constraint | applies to | issue code |
+//! |---|---|---|
+//! | `range(min = a, max = b)`, `range(exclusive_min = a, exclusive_max = b)` (any mix; at least one bound) | integers and floats | `range` |
+//! | `length(min = a, max = b)` | `String` (chars), `Vec` (items), maps (entries) | `length` |
+//! | `pattern = "regex"` (the `regex` crate's syntax, parsed at compile time, matched anywhere unless anchored) | `String` | `pattern` |
+//! | `custom = path::to_fn` with `fn(&FieldType) -> Result<(), impl Display>` | anything | `custom` |
+//! | `each(…)` (the constraints inside apply to every element / map value, paths `[i]` / `.key`) | `Vec`, `HashMap`, `BTreeMap` | — |
+//!
+//! Constraints on an `Option<T>` apply to the `Some` value (so `each` on an
+//! `Option<Vec<T>>` reaches the `T`s). A constraint on a type it cannot
+//! apply to, `min > max`, a regex that does not parse, an unknown or
+//! duplicate constraint are compile errors at the offending token:
+//!
+//! ```compile_fail
+//! use continuum_runtime::prelude::*;
+//!
+//! #[continuum_event("ai.task.progress")]
+//! pub struct Bad {
+//!     #[event(range(min = 1, max = 10))] // `range` applies to numbers, not `String`
+//!     pub task_id: String,
+//! }
+//! ```
+//!
+//! # `#[derive(Payload)]`
+//!
+//! For the types inside events: structs with named fields (validated
+//! recursively, paths such as `items[2].name`) and unit-variant enums (string
+//! unions). Like the attribute, it also implements `Serialize` and
+//! `Deserialize` with the same defaults — camelCase names (`Stage::Queued` is
+//! `"queued"`), unknown fields rejected — so do not derive those as well.
+//! `#[event(crate = path, deny_unknown_fields = false)]` on the type sets the
+//! options.
+//!
+//! ```
+//! use continuum_runtime::prelude::*;
+//!
+//! #[derive(Payload, Debug, Clone, Copy, PartialEq)]
+//! pub enum Stage { Queued, Prompting, Done }
+//!
+//! #[derive(Payload, Debug, Clone)]
+//! pub struct Item {
+//!     #[event(length(min = 1))]
+//!     pub display_name: String,
+//! }
+//!
+//! #[continuum_event("shop.order.placed")]
+//! pub struct OrderPlaced {
+//!     pub stage: Stage,
+//!     #[event(length(max = 10), each(custom = no_test_items))]
+//!     pub items: Vec<Item>,
+//! }
+//!
+//! fn no_test_items(item: &Item) -> Result<(), &'static str> {
+//!     if item.display_name == "test" { Err("test items cannot be ordered") } else { Ok(()) }
+//! }
+//!
+//! let order = OrderPlaced {
+//!     stage: Stage::Queued,
+//!     items: vec![Item { display_name: "".into() }, Item { display_name: "test".into() }],
+//! };
+//! let paths: Vec<String> = order.validate().unwrap_err().into_issues().into_iter().map(|i| i.path).collect();
+//! assert_eq!(paths, ["items[0].displayName", "items[1]"]);
+//! assert_eq!(serde_json::to_string(&Stage::Prompting).unwrap(), r#""prompting""#);
+//! ```
 
 use std::any::Any;
 use std::sync::Arc;

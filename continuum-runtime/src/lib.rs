@@ -20,6 +20,7 @@ pub mod registry;
 pub mod schema;
 pub mod serve;
 pub mod sse;
+pub mod typescript;
 pub mod validate;
 
 #[doc(hidden)]
