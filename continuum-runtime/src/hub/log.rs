@@ -335,6 +335,9 @@ impl Log {
     /// chunks so that the tasks already queued (an ingest request, say) are
     /// not stuck behind every subscriber of the hub.
     pub(crate) async fn wake_chunked(batch: &mut Vec<Waker>) {
+        // Let the tasks already queued (ingest requests) run first: the
+        // events they publish go out in the same writes.
+        tokio::task::yield_now().await;
         let mut woken = 0;
         for waker in batch.drain(..) {
             waker.wake();
