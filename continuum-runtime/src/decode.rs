@@ -7,12 +7,13 @@
 //!    every wrong type, missing required field, unknown field, out-of-bounds
 //!    integer and unknown enum variant.
 //! 2. **Deserialize**: serde builds the Rust value; should it still fail (a case
-//!    the walk does not model), its error becomes one issue at the path serde
-//!    was at (via `serde_path_to_error`).
+//!    the walk does not model, such as a `deserialize_with` function), its
+//!    error becomes one issue of the same shape.
 //! 3. **Validate**: the event's constraints, every issue collected.
 
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{DynEvent, Event};
@@ -39,10 +40,13 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
     check_shape(ty, &mut value, &mut cx);
     cx.finish()?;
 
-    let event: E = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = render_path(e.path());
-        ValidationErrors::from(vec![serde_issue(path, &e.into_inner().to_string())])
-    })?;
+    // Straight from the `Value`, not through `serde_path_to_error`: the shape
+    // pass has already reported, with paths, every error serde could find in
+    // a derived payload, and the path-tracking deserializer roughly doubled
+    // the code generated per event (bench/compile-cost). What is left (e.g. a
+    // user's `deserialize_with`) is reported at the payload's root.
+    let event = E::deserialize(value)
+        .map_err(|e| ValidationErrors::from(vec![serde_issue(String::new(), &e.to_string())]))?;
     event.validate()?;
     Ok(event)
 }
@@ -196,21 +200,6 @@ fn wrong_type(cx: &mut Checker, expected: &str, found: &Value) {
         IssueCode::Type,
         format!("expected {expected}, found {found}"),
     );
-}
-
-/// Render serde's path like [`Checker::current_path`] does.
-fn render_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut cx = Checker::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => cx.enter_index(*index),
-            Segment::Map { key } => cx.enter_key(key),
-            Segment::Enum { variant } => cx.enter_key(variant),
-            Segment::Unknown => {}
-        }
-    }
-    cx.current_path()
 }
 
 /// One issue from a serde error message, classified by its standard wording.
