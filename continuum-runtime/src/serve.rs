@@ -24,7 +24,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -34,6 +34,8 @@ use tokio::time::Sleep;
 use tracing::Instrument;
 
 use crate::http::HubService;
+
+mod h1;
 
 /// Where a standalone server listens when `CONTINUUM_ADDR` is unset.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
@@ -200,6 +202,13 @@ impl Server {
             .header_read_timeout(self.header_read_timeout);
         builder.http2().timer(TokioTimer::new());
 
+        let shared = std::sync::Arc::new(h1::Shared {
+            service: service.clone(),
+            builder,
+            header_read_timeout: self.header_read_timeout,
+        });
+        // Ends the connections still waiting for their first request head.
+        let (stop, stopped) = tokio::sync::watch::channel(());
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
         let mut signal = std::pin::pin!(signal);
@@ -207,7 +216,7 @@ impl Server {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        self.spawn_connection(&mut connections, &builder, &graceful, stream, peer);
+                        self.spawn_connection(&mut connections, &shared, &graceful, &stopped, stream, peer);
                     }
                     Err(err) => {
                         // EMFILE and friends: back off briefly instead of spinning.
@@ -223,6 +232,8 @@ impl Server {
         tracing::info!(address = %local, connections = connections.len(), "continuum: shutting down");
         // SSE responses never end by themselves: end them so connections can close.
         service.shutdown_streams();
+        let _ = stop.send(());
+        drop(stopped);
         if tokio::time::timeout(self.drain_timeout, graceful.shutdown())
             .await
             .is_err()
@@ -240,21 +251,20 @@ impl Server {
     fn spawn_connection(
         &self,
         connections: &mut JoinSet<()>,
-        builder: &auto::Builder<TokioExecutor>,
+        shared: &std::sync::Arc<h1::Shared>,
         graceful: &GracefulShutdown,
+        stopped: &tokio::sync::watch::Receiver<()>,
         stream: TcpStream,
         peer: SocketAddr,
     ) {
-        // SSE frames are small and latency matters more than packet count.
+        // SSE frames are small and latency matters more than packet count;
+        // several ready frames still go out in one write.
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "continuum: set_nodelay failed");
         }
         let span = tracing::debug_span!("continuum.connection", %peer);
-        let io = TokioIo::new(StallTimeout::new(stream, self.write_stall_timeout));
-        let conn = builder
-            .serve_connection(io, self.service.clone())
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let io = StallTimeout::new(stream, self.write_stall_timeout);
+        let conn = h1::connection(shared.clone(), io, graceful.watcher(), stopped.clone());
         connections.spawn(
             async move {
                 tracing::debug!("continuum: connection opened");
@@ -281,6 +291,10 @@ struct StallTimeout<T> {
 }
 
 impl<T> StallTimeout<T> {
+    fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
     fn new(inner: T, timeout: Duration) -> Self {
         StallTimeout {
             inner,

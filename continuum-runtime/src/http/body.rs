@@ -65,6 +65,24 @@ impl ResponseBody {
     }
 }
 
+/// A [`ResponseBody`] taken apart, for the standalone server's HTTP/1.1
+/// path, which writes SSE frames to the socket itself.
+pub(crate) enum BodyParts {
+    Full(Option<Bytes>),
+    Stream(SseStream, Shutdown),
+}
+
+impl ResponseBody {
+    pub(crate) fn into_parts(self) -> BodyParts {
+        match self.kind {
+            Kind::Full { data } => BodyParts::Full(data),
+            Kind::Stream {
+                stream, shutdown, ..
+            } => BodyParts::Stream(stream, shutdown),
+        }
+    }
+}
+
 impl fmt::Debug for ResponseBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {

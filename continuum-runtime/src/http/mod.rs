@@ -79,12 +79,14 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 
+pub(crate) use self::body::BodyParts;
 pub use self::body::ResponseBody;
 use self::cors::Cors;
 use self::error::ApiError;
 pub use self::ingest::{
     EVENT_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, MAX_IDEMPOTENCY_KEY_LEN,
 };
+pub(crate) use self::shutdown::Shutdown as StreamShutdown;
 use self::shutdown::Shutdown;
 use crate::hub::Hub;
 

@@ -202,16 +202,37 @@ impl SseStream {
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        match self.poll_fill(cx) {
+            Poll::Ready(true) => Poll::Ready(self.next_chunk()),
+            Poll::Ready(false) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The frames ready to write, oldest first (see [`Self::poll_fill`]).
+    pub(crate) fn frames(&self) -> &VecDeque<Bytes> {
+        &self.pending
+    }
+
+    /// Forget the first `n` ready frames: they were written.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.pending.drain(..n.min(self.pending.len()));
+    }
+
+    /// Make frames ready: `Ready(true)` when [`Self::frames`] holds at least
+    /// one, `Ready(false)` when the stream has ended, `Pending` (waker
+    /// registered) when there is nothing to send yet.
+    pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         let mut reads = 0;
         loop {
-            if let Some(chunk) = self.next_chunk() {
-                return Poll::Ready(Some(chunk));
+            if !self.pending.is_empty() {
+                return Poll::Ready(true);
             }
             match self.state {
                 State::Open => {}
                 State::Ending | State::Done => {
                     self.state = State::Done;
-                    return Poll::Ready(None);
+                    return Poll::Ready(false);
                 }
             }
             let log = &self.inner.log.log;
@@ -224,9 +245,10 @@ impl SseStream {
                 {
                     tracing::debug!(connection_id = %self.connection_id, "sse connection reached its lifetime cap");
                     self.state = State::Done;
-                    return Poll::Ready(None);
+                    return Poll::Ready(false);
                 }
-                return Poll::Ready(Some(sse::keep_alive()));
+                self.pending.push_back(sse::keep_alive());
+                return Poll::Ready(true);
             }
             let head = log.head();
             if self.cursor < head {

@@ -1,0 +1,548 @@
+//! The standalone server's HTTP/1.1 path for subscriptions.
+//!
+//! A subscriber sends one small request and then only reads, for hours. Served
+//! by hyper, such a connection keeps hyper's read and write buffers (8 KiB
+//! each) and its dispatcher for its whole life; here it keeps only the socket,
+//! its [`SseStream`] (a cursor into the hub's shared ring) and a few words of
+//! state.
+//!
+//! The first request of every connection is read into a small buffer and
+//! parsed with `httparse`. When it is a bodiless HTTP/1.1 `GET`, it is turned
+//! into an `http::Request` and answered by the very same [`HubService`] as
+//! every other request (routing, the authorization hook, filters, CORS,
+//! metrics and pages included). The response head is written here; an SSE
+//! body is then written straight from the ring: each write is one HTTP/1.1
+//! chunk holding every frame that is ready, gathered with `writev` (no copy,
+//! no allocation). Anything else — `POST`, HTTP/1.0, HTTP/2 prior knowledge,
+//! an upgrade, a head that does not parse or is large — is handed to hyper
+//! with the bytes already read replayed first, as is whatever follows on the
+//! connection once a response here is complete.
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING, UPGRADE};
+use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
+use http_body_util::Empty;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::Watcher;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::StallTimeout;
+use crate::http::{BodyParts, HubService, StreamShutdown};
+use crate::hub::SseStream;
+
+/// Longest request head read here; a longer one goes to hyper (which has
+/// its own, larger limit).
+const MAX_HEAD: usize = 8 * 1024;
+/// First read of a request head (a browser's `EventSource` head is ~0.5 KiB).
+const HEAD_READ: usize = 1024;
+/// Headers parsed here; a request with more goes to hyper.
+const MAX_HEADERS: usize = 48;
+/// Frames gathered into one chunk (one `writev`).
+const MAX_FRAMES: usize = 128;
+/// Bytes gathered into one chunk.
+const MAX_CHUNK: usize = 256 * 1024;
+/// Bytes a subscriber may send after its request (pipelined requests) that
+/// are kept for hyper; past this the socket is no longer read until the
+/// stream ends (as hyper stops reading when its buffer is full).
+const MAX_LEFTOVER: usize = 8 * 1024;
+
+/// What every connection of one [`Server::run`](super::Server::run) shares.
+pub(super) struct Shared {
+    pub(super) service: HubService,
+    pub(super) builder: auto::Builder<TokioExecutor>,
+    pub(super) header_read_timeout: Duration,
+}
+
+/// The socket as the fast path and hyper both see it.
+type Io = StallTimeout<TcpStream>;
+
+/// Serve one connection: its first request here when it is a subscription
+/// (or another bodiless `GET`), everything else by hyper.
+pub(super) async fn connection(
+    shared: Arc<Shared>,
+    mut io: Io,
+    watcher: Watcher,
+    mut stop: watch::Receiver<()>,
+) -> Result<(), BoxError> {
+    let head = read_head(&mut io, &mut stop, shared.header_read_timeout).await?;
+    let (buf, parsed) = match head {
+        Head::Closed => return Ok(()),
+        Head::Other(buf) => return hand_over(&shared, io, watcher, Bytes::from(buf)).await,
+        Head::Get(buf, parsed) => (buf, parsed),
+    };
+    drop(stop);
+    // Bytes after the head (a pipelined request) are replayed to hyper later.
+    let leftover = buf[parsed.len..].to_vec();
+    drop(buf);
+    let res = match hyper::service::Service::call(&shared.service, parsed.request).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    };
+    let (parts, body) = res.into_parts();
+    match body.into_parts() {
+        BodyParts::Full(data) => {
+            let data = data.unwrap_or_default();
+            let mut out = encode_head(&parts, Some(data.len()), parsed.close);
+            out.extend_from_slice(&data);
+            io.write_all(&out).await?;
+            drop(out);
+            if parsed.close {
+                return io.shutdown().await.map_err(Into::into);
+            }
+            hand_over(&shared, io, watcher, Bytes::from(leftover)).await
+        }
+        BodyParts::Stream(stream, shutdown) => {
+            let head = encode_head(&parts, None, parsed.close);
+            io.write_all(&head).await?;
+            drop(head);
+            let mut sse = SseWriter {
+                stream,
+                shutdown,
+                chunk: None,
+                leftover,
+            };
+            let end = poll_fn(|cx| sse.poll(&mut io, cx)).await?;
+            let stopped = sse.shutdown.is_stopped();
+            let leftover = std::mem::take(&mut sse.leftover);
+            drop(sse);
+            if end == End::ClientGone {
+                return Ok(());
+            }
+            // The last chunk: the response is complete.
+            io.write_all(b"0\r\n\r\n").await?;
+            if parsed.close || stopped {
+                return io.shutdown().await.map_err(Into::into);
+            }
+            hand_over(&shared, io, watcher, Bytes::from(leftover)).await
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The rest of the connection goes to hyper, `prefix` first. Boxed: hyper's
+/// connection state is large, and a subscription's task should not reserve
+/// room for it.
+async fn hand_over(
+    shared: &Shared,
+    io: Io,
+    watcher: Watcher,
+    prefix: Bytes,
+) -> Result<(), BoxError> {
+    let io = TokioIo::new(Rewind { prefix, inner: io });
+    let conn = shared
+        .builder
+        .serve_connection(io, shared.service.clone())
+        .into_owned();
+    Box::pin(watcher.watch(conn)).await
+}
+
+/// A parsed request this path answers.
+struct Parsed {
+    request: Request<Empty<Bytes>>,
+    /// Length of the head in the buffer.
+    len: usize,
+    /// `Connection: close`: close once the response is written.
+    close: bool,
+}
+
+enum Head {
+    /// The client closed (or shutdown began) before sending a request.
+    Closed,
+    /// For hyper, with the bytes read so far.
+    Other(Vec<u8>),
+    Get(Vec<u8>, Parsed),
+}
+
+async fn read_head(
+    io: &mut Io,
+    stop: &mut watch::Receiver<()>,
+    timeout: Duration,
+) -> io::Result<Head> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        if buf.len() == buf.capacity() {
+            if buf.len() >= MAX_HEAD {
+                return Ok(Head::Other(buf));
+            }
+            buf.reserve(HEAD_READ);
+        }
+        let read = tokio::select! {
+            read = tokio::io::AsyncReadExt::read_buf(io, &mut buf) => read?,
+            _ = stop.changed() => return Ok(Head::Closed),
+            () = tokio::time::sleep_until(deadline) => {
+                tracing::debug!("continuum: request head not received in time; closing");
+                return Ok(Head::Closed);
+            }
+        };
+        if read == 0 {
+            return Ok(if buf.is_empty() {
+                Head::Closed
+            } else {
+                Head::Other(buf)
+            });
+        }
+        match parse(&buf) {
+            Parse::Partial => {}
+            Parse::Other => return Ok(Head::Other(buf)),
+            Parse::Get(parsed) => return Ok(Head::Get(buf, parsed)),
+        }
+    }
+}
+
+enum Parse {
+    Partial,
+    Other,
+    Get(Parsed),
+}
+
+/// Parse a request head; only a bodiless HTTP/1.1 `GET` is answered here.
+fn parse(buf: &[u8]) -> Parse {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Parse::Partial,
+        Err(_) => return Parse::Other,
+    };
+    if req.method != Some("GET") || req.version != Some(1) {
+        return Parse::Other;
+    }
+    let Some(Ok(uri)) = req.path.map(Uri::try_from) else {
+        return Parse::Other;
+    };
+    let mut request = Request::new(Empty::new());
+    *request.method_mut() = Method::GET;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    let mut close = false;
+    let map = request.headers_mut();
+    map.reserve(req.headers.len());
+    for h in req.headers.iter() {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(h.name.as_bytes()),
+            HeaderValue::from_bytes(h.value),
+        ) else {
+            return Parse::Other;
+        };
+        if name == TRANSFER_ENCODING || name == UPGRADE || name == EXPECT {
+            return Parse::Other;
+        }
+        if name == CONTENT_LENGTH && value.as_bytes() != b"0" {
+            return Parse::Other;
+        }
+        if name == CONNECTION
+            && value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+        {
+            close = true;
+        }
+        map.append(name, value);
+    }
+    Parse::Get(Parsed {
+        request,
+        len,
+        close,
+    })
+}
+
+/// The response head, as hyper writes it: status line, the response's
+/// headers, the framing, `connection: close` when asked, `date`.
+fn encode_head(parts: &http::response::Parts, len: Option<usize>, close: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(parts.status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("<none>")
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match len {
+        Some(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(n.to_string().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    if !parts.headers.contains_key(DATE) {
+        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// The stream ended (cut off, lifetime cap, shutdown): finish the response.
+    Stream,
+    /// The client closed its side.
+    ClientGone,
+}
+
+/// One HTTP/1.1 chunk being written: its size line and the frames it holds
+/// (the first `frames` of the stream's ready frames), then `\r\n`.
+struct Chunk {
+    frames: usize,
+    size_line: [u8; 18],
+    size_len: u8,
+    /// Bytes of the whole chunk already written.
+    written: usize,
+    total: usize,
+}
+
+/// Writes an [`SseStream`] to the socket, one chunk per write.
+struct SseWriter {
+    stream: SseStream,
+    shutdown: StreamShutdown,
+    chunk: Option<Chunk>,
+    leftover: Vec<u8>,
+}
+
+impl SseWriter {
+    fn poll(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Poll<io::Result<End>> {
+        loop {
+            if let Some(chunk) = &mut self.chunk {
+                ready!(write_chunk(io, cx, chunk, self.stream.frames()))?;
+                let frames = chunk.frames;
+                self.chunk = None;
+                self.stream.consume(frames);
+                continue;
+            }
+            if self.shutdown.is_stopped() {
+                return Poll::Ready(Ok(End::Stream));
+            }
+            match self.stream.poll_fill(cx) {
+                Poll::Ready(true) => {
+                    self.chunk = Some(Chunk::new(self.stream.frames()));
+                    continue;
+                }
+                Poll::Ready(false) => return Poll::Ready(Ok(End::Stream)),
+                Poll::Pending => {}
+            }
+            // Nothing to write: watch for the client going away.
+            if self.leftover.len() >= MAX_LEFTOVER {
+                return Poll::Pending;
+            }
+            let socket = io.get_ref();
+            match socket.poll_read_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(End::ClientGone)),
+                Poll::Ready(Ok(())) => {}
+            }
+            let mut scratch = [0u8; 512];
+            match socket.try_read(&mut scratch) {
+                Ok(0) => return Poll::Ready(Ok(End::ClientGone)),
+                Ok(n) => self.leftover.extend_from_slice(&scratch[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return Poll::Ready(Ok(End::ClientGone)),
+            }
+        }
+    }
+}
+
+impl Chunk {
+    fn new(frames: &std::collections::VecDeque<Bytes>) -> Chunk {
+        let mut count = 0;
+        let mut size = 0;
+        for f in frames.iter().take(MAX_FRAMES) {
+            if count > 0 && size + f.len() > MAX_CHUNK {
+                break;
+            }
+            size += f.len();
+            count += 1;
+        }
+        let mut size_line = [0u8; 18];
+        let mut n = 0;
+        // Hex digits, most significant first.
+        let digits = (usize::BITS - size.max(1).leading_zeros()).div_ceil(4) as usize;
+        for i in (0..digits).rev() {
+            size_line[n] = b"0123456789abcdef"[(size >> (4 * i)) & 0xf];
+            n += 1;
+        }
+        size_line[n] = b'\r';
+        size_line[n + 1] = b'\n';
+        n += 2;
+        Chunk {
+            frames: count,
+            size_line,
+            size_len: n as u8,
+            written: 0,
+            total: n + size + 2,
+        }
+    }
+}
+
+/// Write what is left of `chunk` (gathered: size line, frames, `\r\n`).
+fn write_chunk(
+    io: &mut Io,
+    cx: &mut Context<'_>,
+    chunk: &mut Chunk,
+    frames: &std::collections::VecDeque<Bytes>,
+) -> Poll<io::Result<()>> {
+    while chunk.written < chunk.total {
+        let mut slices: [IoSlice<'_>; MAX_FRAMES + 2] = [IoSlice::new(&[]); MAX_FRAMES + 2];
+        let mut n = 0;
+        let mut skip = chunk.written;
+        let size_line = &chunk.size_line[..chunk.size_len as usize];
+        let parts = std::iter::once(size_line)
+            .chain(frames.iter().take(chunk.frames).map(|b| &b[..]))
+            .chain(std::iter::once(&b"\r\n"[..]));
+        for part in parts {
+            if skip >= part.len() {
+                skip -= part.len();
+                continue;
+            }
+            slices[n] = IoSlice::new(&part[skip..]);
+            skip = 0;
+            n += 1;
+        }
+        let written = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices[..n]))?;
+        if written == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        chunk.written += written;
+    }
+    Poll::Ready(Ok(()))
+}
+
+/// A socket whose first reads return `prefix` (bytes already read from it).
+struct Rewind {
+    prefix: Bytes,
+    inner: Io,
+}
+
+impl AsyncRead for Rewind {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.prefix.is_empty() {
+            let n = this.prefix.len().min(buf.remaining());
+            buf.put_slice(&this.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Rewind {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(head: &str) -> Parsed {
+        match parse(head.as_bytes()) {
+            Parse::Get(p) => p,
+            Parse::Partial => panic!("partial: {head}"),
+            Parse::Other => panic!("other: {head}"),
+        }
+    }
+
+    #[test]
+    fn bodiless_http11_get_is_answered_here() {
+        let p =
+            get("GET /api/events?types=a.* HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\nrest");
+        assert_eq!(
+            p.len,
+            "GET /api/events?types=a.* HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\n".len()
+        );
+        assert_eq!(p.request.uri().path(), "/api/events");
+        assert_eq!(p.request.uri().query(), Some("types=a.*"));
+        assert_eq!(p.request.headers()["last-event-id"], "7");
+        assert!(!p.close);
+        assert!(get("GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n").close);
+    }
+
+    #[test]
+    fn everything_else_goes_to_hyper() {
+        for head in [
+            "POST /api/events HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}",
+            "GET /api/events HTTP/1.0\r\n\r\n",
+            "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            "GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n",
+            "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+            "GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            "G\x01T / HTTP/1.1\r\n\r\n",
+        ] {
+            assert!(matches!(parse(head.as_bytes()), Parse::Other), "{head}");
+        }
+        assert!(matches!(
+            parse(b"GET /api/events HTTP/1.1\r\nHost"),
+            Parse::Partial
+        ));
+    }
+
+    #[test]
+    fn chunk_size_line_is_hex() {
+        let frames: std::collections::VecDeque<Bytes> =
+            [Bytes::from(vec![b'a'; 0x1a2]), Bytes::from_static(b"xyz")].into();
+        let c = Chunk::new(&frames);
+        assert_eq!(&c.size_line[..c.size_len as usize], b"1a5\r\n");
+        assert_eq!(c.frames, 2);
+        assert_eq!(c.total, 5 + 0x1a5 + 2);
+    }
+}
