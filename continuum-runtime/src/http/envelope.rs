@@ -77,6 +77,13 @@ pub(crate) fn decode_body(registry: &Registry, body: &[u8]) -> Result<Batch, Api
         .trim_start_matches([' ', '\t', '\n', '\r'])
         .as_bytes()
         .first();
+    // The common case, a well-formed body, is parsed in one pass straight
+    // into each envelope's members; anything that fails to parse so takes
+    // the two passes below, which tell a syntax error (400) from a shape
+    // problem (422) exactly.
+    if let Some(batch) = decode_one_pass(registry, text, first == Some(&b'['))? {
+        return Ok(batch);
+    }
     let (single, raws): (bool, Vec<&RawValue>) = if first == Some(&b'[') {
         (false, serde_json::from_str(text).map_err(syntax_error)?)
     } else {
@@ -105,6 +112,44 @@ pub(crate) fn decode_body(registry: &Registry, body: &[u8]) -> Result<Batch, Api
     }
 }
 
+/// One pass: `Ok(None)` when the body does not parse as envelope objects
+/// (the caller then finds out why).
+fn decode_one_pass(
+    registry: &Registry,
+    text: &str,
+    array: bool,
+) -> Result<Option<Batch>, ApiError> {
+    let (single, envelopes) = if array {
+        match serde_json::from_str::<Vec<Fields<'_>>>(text) {
+            Ok(all) => (false, all),
+            Err(_) => return Ok(None),
+        }
+    } else {
+        match serde_json::from_str::<Fields<'_>>(text) {
+            Ok(one) => (true, vec![one]),
+            Err(_) => return Ok(None),
+        }
+    };
+    let count = envelopes.len();
+    let mut issues = Vec::new();
+    let mut events = Vec::with_capacity(count);
+    for (index, Fields(fields)) in envelopes.into_iter().enumerate() {
+        let prefix = if single {
+            String::new()
+        } else {
+            format!("[{index}]")
+        };
+        if let Some(event) = decode_fields(registry, fields, &prefix, &mut issues) {
+            events.push(event);
+        }
+    }
+    if issues.is_empty() {
+        Ok(Some(Batch { single, events }))
+    } else {
+        Err(unprocessable(issues, count))
+    }
+}
+
 fn decode_envelope(
     registry: &Registry,
     raw: &RawValue,
@@ -119,6 +164,16 @@ fn decode_envelope(
         ));
         return None;
     };
+    decode_fields(registry, fields, prefix, issues)
+}
+
+/// Check one envelope's members and decode its payload.
+fn decode_fields(
+    registry: &Registry,
+    fields: Vec<(String, &RawValue)>,
+    prefix: &str,
+    issues: &mut Vec<WireIssue>,
+) -> Option<Decoded> {
     let before = issues.len();
     let (mut ty, mut data, mut channel) = (None, None, None);
     for (key, value) in fields {

@@ -12,15 +12,15 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::{json, Value};
+use serde_json::Value;
 use subtle::{Choice, ConstantTimeEq};
 use tracing::Instrument;
 
 use super::body::ResponseBody;
 use super::envelope::decode_body;
-use super::error::{json_response, ApiError};
+use super::error::{json_bytes_response, ApiError};
 use super::Shared;
-use crate::hub::EmitError;
+use crate::hub::{EmitError, EventId};
 use crate::metrics::IngestReject;
 
 /// The header carrying the ingest token.
@@ -120,12 +120,7 @@ where
     let (ids, replayed) = published.map_err(publish_error)?;
     tracing::debug!(events = count, replayed, "continuum: ingest accepted");
 
-    let body = if batch.single && ids.len() == 1 {
-        json!({ "id": ids[0].to_string() })
-    } else {
-        json!({ "ids": ids.iter().map(ToString::to_string).collect::<Vec<_>>() })
-    };
-    let mut res = json_response(StatusCode::ACCEPTED, &body);
+    let mut res = json_bytes_response(StatusCode::ACCEPTED, accepted_body(batch.single, &ids));
     if replayed {
         res.headers_mut().insert(
             HeaderName::from_static(IDEMPOTENT_REPLAYED_HEADER),
@@ -133,6 +128,32 @@ where
         );
     }
     Ok(res)
+}
+
+/// `{"id":"…"}` for a single envelope, else `{"ids":["…",…]}`, written
+/// directly (ids are ASCII letters, digits, `-` and `_`: nothing to escape).
+fn accepted_body(single: bool, ids: &[EventId]) -> Bytes {
+    let mut out = Vec::with_capacity(16 + 24 * ids.len());
+    match ids {
+        [id] if single => {
+            out.extend_from_slice(b"{\"id\":\"");
+            id.write_to(&mut out);
+            out.extend_from_slice(b"\"}");
+        }
+        _ => {
+            out.extend_from_slice(b"{\"ids\":[");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'"');
+                id.write_to(&mut out);
+                out.push(b'"');
+            }
+            out.extend_from_slice(b"]}");
+        }
+    }
+    Bytes::from(out)
 }
 
 /// Compare the presented token with the configured one in time that depends
@@ -249,6 +270,21 @@ fn reject_reason(err: &ApiError) -> Option<IngestReject> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accepted_bodies_are_json() {
+        let epoch = crate::id::Epoch::new(7);
+        let ids = [EventId::new(epoch, 1), EventId::new(epoch, 2)];
+        let one: Value = serde_json::from_slice(&accepted_body(true, &ids[..1])).unwrap();
+        assert_eq!(one, serde_json::json!({ "id": ids[0].to_string() }));
+        let two: Value = serde_json::from_slice(&accepted_body(false, &ids)).unwrap();
+        assert_eq!(
+            two,
+            serde_json::json!({ "ids": [ids[0].to_string(), ids[1].to_string()] })
+        );
+        let none: Value = serde_json::from_slice(&accepted_body(false, &[])).unwrap();
+        assert_eq!(none, serde_json::json!({ "ids": [] }));
+    }
 
     #[test]
     fn token_comparison() {
