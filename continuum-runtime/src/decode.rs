@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{DynEvent, Event};
