@@ -335,8 +335,12 @@ impl Log {
     /// chunks so that the tasks already queued (an ingest request, say) are
     /// not stuck behind every subscriber of the hub.
     pub(crate) async fn wake_chunked(batch: &mut Vec<Waker>) {
-        // Let the tasks already queued (ingest requests) run first: the
-        // events they publish go out in the same writes.
+        // Let the tasks already queued (ingest requests) run first, for two
+        // scheduler passes: the events they publish go out in the same
+        // writes. Measured on S6 (16 publishers, 10 subscribers): one pass,
+        // 14 deliveries per subscriber write; two, 18; server CPU per event
+        // 15.7 -> 14.7 us. An idle runtime runs the passes at once.
+        tokio::task::yield_now().await;
         tokio::task::yield_now().await;
         let mut woken = 0;
         for waker in batch.drain(..) {

@@ -81,10 +81,15 @@ pub(super) async fn connection(
         Head::Get(buf, parsed) => (buf, parsed),
     };
     drop(stop);
+    let Parsed {
+        request,
+        len,
+        close,
+    } = *parsed;
     // Bytes after the head (a pipelined request) are replayed to hyper later.
-    let leftover = buf[parsed.len..].to_vec();
+    let leftover = buf[len..].to_vec();
     drop(buf);
-    let res = match hyper::service::Service::call(&shared.service, parsed.request).await {
+    let res = match hyper::service::Service::call(&shared.service, request).await {
         Ok(res) => res,
         Err(never) => match never {},
     };
@@ -92,17 +97,20 @@ pub(super) async fn connection(
     match body.into_parts() {
         BodyParts::Full(data) => {
             let data = data.unwrap_or_default();
-            let mut out = encode_head(&parts, Some(data.len()), parsed.close);
+            let mut out = encode_head(&parts, Some(data.len()), close);
+            drop(parts);
             out.extend_from_slice(&data);
             io.write_all(&out).await?;
             drop(out);
-            if parsed.close {
+            if close {
                 return io.shutdown().await.map_err(Into::into);
             }
             hand_over(&shared, io, watcher, Bytes::from(leftover)).await
         }
         BodyParts::Stream(stream, shutdown) => {
-            let head = encode_head(&parts, None, parsed.close);
+            let head = encode_head(&parts, None, close);
+            // The response's header map is not needed while the stream lasts.
+            drop(parts);
             io.write_all(&head).await?;
             drop(head);
             let mut sse = SseWriter {
@@ -120,7 +128,7 @@ pub(super) async fn connection(
             }
             // The last chunk: the response is complete.
             io.write_all(b"0\r\n\r\n").await?;
-            if parsed.close || stopped {
+            if close || stopped {
                 return io.shutdown().await.map_err(Into::into);
             }
             hand_over(&shared, io, watcher, Bytes::from(leftover)).await
@@ -161,7 +169,7 @@ enum Head {
     Closed,
     /// For hyper, with the bytes read so far.
     Other(Vec<u8>),
-    Get(Vec<u8>, Parsed),
+    Get(Vec<u8>, Box<Parsed>),
 }
 
 async fn read_head(
@@ -204,7 +212,7 @@ async fn read_head(
 enum Parse {
     Partial,
     Other,
-    Get(Parsed),
+    Get(Box<Parsed>),
 }
 
 /// Parse a request head; only a bodiless HTTP/1.1 `GET` is answered here.
@@ -252,11 +260,11 @@ fn parse(buf: &[u8]) -> Parse {
         }
         map.append(name, value);
     }
-    Parse::Get(Parsed {
+    Parse::Get(Box::new(Parsed {
         request,
         len,
         close,
-    })
+    }))
 }
 
 /// The response head, as hyper writes it: status line, the response's
@@ -493,7 +501,7 @@ impl AsyncWrite for Rewind {
 mod tests {
     use super::*;
 
-    fn get(head: &str) -> Parsed {
+    fn get(head: &str) -> Box<Parsed> {
         match parse(head.as_bytes()) {
             Parse::Get(p) => p,
             Parse::Partial => panic!("partial: {head}"),
