@@ -110,8 +110,34 @@ fn path_string(path: &Path) -> String {
     s
 }
 
-/// The schema description of one constraint.
-fn constraint_schema(p: &TokenStream, c: &Constraint) -> TokenStream {
+/// The name of the `n`th `pattern` static of a payload (in the order
+/// [`pattern_statics`] declares them).
+fn pattern_static(n: usize) -> syn::Ident {
+    quote::format_ident!("__CONTINUUM_PATTERN_{}", n)
+}
+
+/// One `static` per `pattern = "…"` of the payload's fields (`each` included),
+/// numbered in declaration order. The schema and `check` both name it, so a
+/// regex is compiled once, on first use, for `validate()` and decoding alike.
+fn pattern_statics(p: &TokenStream, constraints: &[Constraint], n: &mut usize) -> TokenStream {
+    let mut out = TokenStream::new();
+    for c in constraints {
+        match &c.kind {
+            ConstraintKind::Pattern(lit) => {
+                let name = pattern_static(*n);
+                *n += 1;
+                out.extend(quote!(static #name: #p::Pattern = #p::Pattern::new(#lit);));
+            }
+            ConstraintKind::Each(inner) => out.extend(pattern_statics(p, inner, n)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The schema description of one constraint; `n` counts `pattern`s as
+/// [`pattern_statics`] does.
+fn constraint_schema(p: &TokenStream, c: &Constraint, n: &mut usize) -> TokenStream {
     match &c.kind {
         ConstraintKind::Range {
             min,
@@ -126,13 +152,17 @@ fn constraint_schema(p: &TokenStream, c: &Constraint) -> TokenStream {
             let (min, max) = (opt_count(*min), opt_count(*max));
             quote!(#p::Constraint::Length { min: #min, max: #max })
         }
-        ConstraintKind::Pattern(lit) => quote!(#p::Constraint::Pattern(#lit)),
+        ConstraintKind::Pattern(_) => {
+            let name = pattern_static(*n);
+            *n += 1;
+            quote!(#p::Constraint::Pattern(&#name))
+        }
         ConstraintKind::Custom(path) => {
             let s = path_string(path);
             quote!(#p::Constraint::Custom(#s))
         }
         ConstraintKind::Each(inner) => {
-            let inner = inner.iter().map(|c| constraint_schema(p, c));
+            let inner: Vec<_> = inner.iter().map(|c| constraint_schema(p, c, n)).collect();
             quote!(#p::Constraint::Each(&[#(#inner),*]))
         }
     }
@@ -150,12 +180,14 @@ fn method(p: &TokenStream, ty: Option<&Type>, c: &Constraint, tr: &str, f: &str)
     }
 }
 
-/// The run-time check of one constraint on `target` (an expression of type `&T`).
+/// The run-time check of one constraint on `target` (an expression of type
+/// `&T`); `n` counts `pattern`s as [`pattern_statics`] does.
 fn constraint_check(
     p: &TokenStream,
     c: &Constraint,
     target: &TokenStream,
     ty: Option<&Type>,
+    n: &mut usize,
 ) -> TokenStream {
     match &c.kind {
         ConstraintKind::Range {
@@ -175,13 +207,11 @@ fn constraint_check(
             let (min, max) = (opt_count(*min), opt_count(*max));
             quote!(#m(#target, __cx, #min, #max);)
         }
-        ConstraintKind::Pattern(lit) => {
+        ConstraintKind::Pattern(_) => {
             let m = method(p, ty, c, "PatternCheck", "check_pattern");
-            quote! {{
-                // Compiled on first use, then shared by every check.
-                static __PATTERN: #p::Pattern = #p::Pattern::new(#lit);
-                #m(#target, __cx, &__PATTERN);
-            }}
+            let name = pattern_static(*n);
+            *n += 1;
+            quote!(#m(#target, __cx, &#name);)
         }
         ConstraintKind::Custom(path) => {
             let call = quote_spanned!(syn::spanned::Spanned::span(path)=> #path(#target));
@@ -190,7 +220,10 @@ fn constraint_check(
         ConstraintKind::Each(inner) => {
             let m = method(p, ty, c, "EachCheck", "check_each");
             let v = quote!(__v);
-            let inner = inner.iter().map(|c| constraint_check(p, c, &v, None));
+            let inner: Vec<_> = inner
+                .iter()
+                .map(|c| constraint_check(p, c, &v, None, n))
+                .collect();
             quote!(#m(#target, __cx, |__v, __cx| { #(#inner)* });)
         }
     }
@@ -209,35 +242,51 @@ pub(crate) fn payload(m: &Model) -> TokenStream {
     let deny = m.deny_unknown_fields;
     match &m.shape {
         Shape::Named(fields) => {
-            let checks = fields.iter().map(|f| {
-                let (fi, ty, wire) = (&f.ident, &f.ty, lit(&f.wire));
-                let payload_check = quote_spanned!(ty_span(ty)=> <#ty as #p::Payload>::check);
-                let target = quote!(&self.#fi);
-                let constraints = f
-                    .constraints
-                    .iter()
-                    .map(|c| constraint_check(&p, c, &target, Some(ty)));
-                quote! {
-                    __cx.enter_field(#wire);
-                    #payload_check(#target, __cx);
-                    #(#constraints)*
-                    __cx.leave();
-                }
-            });
-            let schemas = fields.iter().map(|f| {
+            let mut n = 0;
+            let patterns: TokenStream = fields
+                .iter()
+                .map(|f| pattern_statics(&p, &f.constraints, &mut n))
+                .collect();
+            let mut n = 0;
+            let checks: Vec<_> = fields
+                .iter()
+                .map(|f| {
+                    let (fi, ty, wire) = (&f.ident, &f.ty, lit(&f.wire));
+                    let payload_check = quote_spanned!(ty_span(ty)=> <#ty as #p::Payload>::check);
+                    let target = quote!(&self.#fi);
+                    let constraints: Vec<_> = f
+                        .constraints
+                        .iter()
+                        .map(|c| constraint_check(&p, c, &target, Some(ty), &mut n))
+                        .collect();
+                    quote! {
+                        __cx.enter_field(#wire);
+                        #payload_check(#target, __cx);
+                        #(#constraints)*
+                        __cx.leave();
+                    }
+                })
+                .collect();
+            let mut n = 0;
+            let schemas: Vec<_> = fields.iter().map(|f| {
                 let (ty, wire, fdocs, required) = (&f.ty, lit(&f.wire), lit(&f.docs), f.required);
                 let describe = quote_spanned!(ty_span(ty)=> <#ty as #p::Payload>::describe);
-                let constraints = f.constraints.iter().map(|c| constraint_schema(&p, c));
+                let constraints: Vec<_> = f
+                    .constraints
+                    .iter()
+                    .map(|c| constraint_schema(&p, c, &mut n))
+                    .collect();
                 quote! {
                     #p::FieldSchema { name: #wire, docs: #fdocs, ty: #describe, required: #required, constraints: &[#(#constraints),*] }
                 }
-            });
+            }).collect();
             let cx_name = if fields.is_empty() {
                 quote!(_)
             } else {
                 quote!(__cx)
             };
             quote! {
+                #patterns
                 static __CONTINUUM_SHAPE: #p::StructSchema = #p::StructSchema {
                     rust_name: #rust_name,
                     docs: #docs,

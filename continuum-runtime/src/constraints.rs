@@ -7,12 +7,18 @@
 //! to the `Some` value, and `None` passes.
 //!
 //! Generated code calls these through `__private`; users never name them.
+//!
+//! On its failure path, decoding evaluates the same declarative constraints
+//! (from the schema) on the JSON value (see [`crate::decode`]); both sides
+//! build their issues with the same functions here, so codes and messages agree.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::schema::Number;
+use serde_json::Value;
+
+use crate::schema::{Constraint, Number, TypeSchema};
 use crate::validate::{Checker, IssueCode};
 
 /// A number read from a field, kept exact for comparison with a bound.
@@ -168,6 +174,13 @@ pub trait LengthCheck {
     fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>);
 }
 
+/// What `length` counts in a string.
+const CHARS: &str = "character";
+/// What `length` counts in a sequence.
+const ITEMS: &str = "item";
+/// What `length` counts in a map.
+const ENTRIES: &str = "entry";
+
 fn check_len(len: usize, unit: &str, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
     let len = len as u64;
     let plural = |n: u64| if n == 1 { "" } else { "s" };
@@ -191,25 +204,25 @@ fn check_len(len: usize, unit: &str, cx: &mut Checker, min: Option<u64>, max: Op
 
 impl LengthCheck for String {
     fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
-        check_len(self.chars().count(), "character", cx, min, max);
+        check_len(self.chars().count(), CHARS, cx, min, max);
     }
 }
 
 impl<T> LengthCheck for Vec<T> {
     fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
-        check_len(self.len(), "item", cx, min, max);
+        check_len(self.len(), ITEMS, cx, min, max);
     }
 }
 
 impl<K, V, S> LengthCheck for HashMap<K, V, S> {
     fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
-        check_len(self.len(), "entry", cx, min, max);
+        check_len(self.len(), ENTRIES, cx, min, max);
     }
 }
 
 impl<K, V> LengthCheck for BTreeMap<K, V> {
     fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
-        check_len(self.len(), "entry", cx, min, max);
+        check_len(self.len(), ENTRIES, cx, min, max);
     }
 }
 
@@ -272,14 +285,18 @@ pub trait PatternCheck {
     fn check_pattern(&self, cx: &mut Checker, pattern: &Pattern);
 }
 
+fn check_str_pattern(text: &str, cx: &mut Checker, pattern: &Pattern) {
+    if !pattern.is_match(text) {
+        cx.report(
+            IssueCode::Pattern,
+            format!("must match the pattern `{}`", pattern.source()),
+        );
+    }
+}
+
 impl PatternCheck for String {
     fn check_pattern(&self, cx: &mut Checker, pattern: &Pattern) {
-        if !pattern.is_match(self) {
-            cx.report(
-                IssueCode::Pattern,
-                format!("must match the pattern `{}`", pattern.source()),
-            );
-        }
+        check_str_pattern(self, cx, pattern);
     }
 }
 
@@ -357,5 +374,110 @@ impl<T: EachCheck> EachCheck for Option<T> {
 pub fn custom<E: fmt::Display>(cx: &mut Checker, result: Result<(), E>) {
     if let Err(e) = result {
         cx.report(IssueCode::Custom, e.to_string());
+    }
+}
+
+/// An integer JSON value as a [`NumValue`], and whether it lies within
+/// `min..=max` (the bounds of the field's Rust type); `None` when the value
+/// is not a whole number. Decoding has already rewritten `1.0` as `1`.
+pub(crate) fn json_integer(value: &Value, min: i128, max: u128) -> Option<(NumValue, bool)> {
+    if let Some(v) = value.as_i64() {
+        let in_bounds = i128::from(v) >= min && (v < 0 || u128::from(v.unsigned_abs()) <= max);
+        Some((NumValue::Signed(v.into()), in_bounds))
+    } else {
+        value
+            .as_u64()
+            .map(|v| (NumValue::Unsigned(v.into()), u128::from(v) <= max))
+    }
+}
+
+/// Check `constraints` on the JSON `value` of a field (or element) of wire
+/// type `ty`, as `validate()` checks them on the deserialized value: the same
+/// issues, in the same order, at the same paths (relative to the checker's
+/// current path).
+///
+/// Only values the shape pass accepted are checked: a constraint on a value
+/// of the wrong JSON type (or an integer outside its Rust type) is skipped,
+/// as that value has already been reported and has nothing to measure.
+/// `custom = path` is skipped too: its function takes the Rust value, which
+/// exists only once the whole payload deserializes.
+///
+/// A float is compared as the `f64` JSON gives; for an `f32` field,
+/// `validate()` compares the value rounded to `f32`, so a value within
+/// `f32` rounding of a bound may be judged differently here.
+pub(crate) fn check_json(
+    ty: TypeSchema,
+    value: &Value,
+    constraints: &[Constraint],
+    cx: &mut Checker,
+) {
+    if let TypeSchema::Option(inner) = ty {
+        // Every constraint on an `Option` applies to the `Some` value.
+        if !value.is_null() {
+            check_json(inner(), value, constraints, cx);
+        }
+        return;
+    }
+    for c in constraints {
+        match *c {
+            Constraint::Range {
+                min,
+                max,
+                exclusive_min,
+                exclusive_max,
+            } => {
+                let number = match ty {
+                    TypeSchema::Integer { min, max } => json_integer(value, min, max)
+                        .and_then(|(v, in_bounds)| in_bounds.then_some(v)),
+                    TypeSchema::Float => value.as_f64().map(NumValue::Float),
+                    _ => None,
+                };
+                if let Some(v) = number {
+                    let bounds = RangeBounds {
+                        min,
+                        max,
+                        exclusive_min,
+                        exclusive_max,
+                    };
+                    check_num(v, cx, &bounds);
+                }
+            }
+            Constraint::Length { min, max } => {
+                let counted = match (ty, value) {
+                    (TypeSchema::String, Value::String(s)) => Some((s.chars().count(), CHARS)),
+                    (TypeSchema::Array(_), Value::Array(items)) => Some((items.len(), ITEMS)),
+                    (TypeSchema::Map(_), Value::Object(map)) => Some((map.len(), ENTRIES)),
+                    _ => None,
+                };
+                if let Some((len, unit)) = counted {
+                    check_len(len, unit, cx, min, max);
+                }
+            }
+            Constraint::Pattern(pattern) => {
+                if let (TypeSchema::String, Value::String(s)) = (ty, value) {
+                    check_str_pattern(s, cx, pattern);
+                }
+            }
+            Constraint::Each(inner) => match (ty, value) {
+                (TypeSchema::Array(item), Value::Array(items)) => {
+                    let item = item();
+                    for (i, v) in items.iter().enumerate() {
+                        cx.enter_index(i);
+                        check_json(item, v, inner, cx);
+                        cx.leave();
+                    }
+                }
+                (TypeSchema::Map(item), Value::Object(map)) => {
+                    let item = item();
+                    for (k, v) in map {
+                        cx.enter_key(k);
+                        check_json(item, v, inner, cx);
+                        cx.leave();
+                    }
+                }
+                _ => {}
+            },
+            Constraint::Custom(_) => {}
+        }
     }
 }

@@ -10,11 +10,47 @@
 //!    the walk does not model, such as a `deserialize_with` function), its
 //!    error becomes one issue of the same shape.
 //! 3. **Validate**: the event's constraints, every issue collected.
+//!
+//! When the shape pass finds anything, there is no Rust value for
+//! `validate()` to check, yet the well-typed parts of the payload may break
+//! constraints too; a client should hear about those in the same response.
+//! So on that failure path (and only there: a well-formed payload pays for
+//! one walk, as before) the value is walked a second time, now also checking
+//! each value's declarative constraints from the schema
+//! ([`FieldSchema::constraints`](crate::schema::FieldSchema::constraints):
+//! `range`, `length`, `pattern`, `each`) right after its shape. The issues
+//! are built by the same functions `validate()` uses
+//! ([`crate::constraints`]), so codes, messages and paths are the same, in
+//! field declaration order. A value that is itself of the wrong type is not
+//! measured. `custom = path` checks take the Rust value, so they run only
+//! when the whole payload deserializes. Pattern regexes live in the schema
+//! ([`Pattern`](crate::constraints::Pattern), compiled once and shared with
+//! `validate()`), so neither path compiles one per request.
+//!
+//! ```
+//! use continuum_runtime::decode::decode_event;
+//! use continuum_runtime::prelude::*;
+//!
+//! #[continuum_event("doc.progress")]
+//! #[derive(Debug)]
+//! pub struct Progress {
+//!     #[event(length(min = 1))]
+//!     pub task_id: String,
+//!     #[event(range(max = 100))]
+//!     pub progress: u8,
+//! }
+//!
+//! let err = decode_event::<Progress>(r#"{"taskId": "", "progress": 250, "eta": 3}"#).unwrap_err();
+//! let found: Vec<(&str, &str)> =
+//!     err.issues().iter().map(|i| (i.path.as_str(), i.code.as_str())).collect();
+//! assert_eq!(found, [("taskId", "length"), ("progress", "range"), ("eta", "unknown_field")]);
+//! ```
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::constraints::{check_json, json_integer};
 use crate::event::{DynEvent, Event};
 use crate::schema::TypeSchema;
 use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
@@ -37,7 +73,12 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
 
     let mut cx = Checker::new();
     check_shape(ty, &mut value, &mut cx);
-    cx.finish()?;
+    if !cx.is_ok() {
+        // The failure path: again, with the constraints (see the module docs).
+        let mut cx = Checker::new();
+        walk(ty, &mut value, &mut cx, true);
+        cx.finish()?;
+    }
 
     // Straight from the `Value`, not through `serde_path_to_error`: the shape
     // pass has already reported, with paths, every error serde could find in
@@ -59,6 +100,12 @@ pub(crate) fn decode_dyn<E: Event>(json: &str) -> Result<Arc<dyn DynEvent>, Vali
 /// floats given for integer fields (`1.0`) are rewritten as integers, as JSON
 /// Schema counts them as integers too.
 pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
+    walk(ty, value, cx, false);
+}
+
+/// [`check_shape`], and with `constraints` also every field's declarative
+/// constraints, each right after the field's shape (as `validate()` orders them).
+fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) {
     match ty {
         TypeSchema::Null => {
             if !value.is_null() {
@@ -82,11 +129,7 @@ pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
         }
         TypeSchema::Integer { min, max } => {
             normalize_integer(value);
-            let in_bounds = if let Some(v) = value.as_i64() {
-                i128::from(v) >= min && (v < 0 || u128::from(v.unsigned_abs()) <= max)
-            } else if let Some(v) = value.as_u64() {
-                u128::from(v) <= max
-            } else {
+            let Some((_, in_bounds)) = json_integer(value, min, max) else {
                 wrong_type(cx, "an integer", value);
                 return;
             };
@@ -100,7 +143,7 @@ pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
         TypeSchema::Any => {}
         TypeSchema::Option(inner) => {
             if !value.is_null() {
-                check_shape(inner(), value, cx);
+                walk(inner(), value, cx, constraints);
             }
         }
         TypeSchema::Array(inner) => match value.as_array_mut() {
@@ -108,7 +151,7 @@ pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
                 let inner = inner();
                 for (i, item) in items.iter_mut().enumerate() {
                     cx.enter_index(i);
-                    check_shape(inner, item, cx);
+                    walk(inner, item, cx, constraints);
                     cx.leave();
                 }
             }
@@ -119,7 +162,7 @@ pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
                 let inner = inner();
                 for (k, v) in map.iter_mut() {
                     cx.enter_key(k);
-                    check_shape(inner, v, cx);
+                    walk(inner, v, cx, constraints);
                     cx.leave();
                 }
             }
@@ -130,7 +173,13 @@ pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
                 for field in s.fields {
                     cx.enter_field(field.name);
                     match map.get_mut(field.name) {
-                        Some(v) => check_shape((field.ty)(), v, cx),
+                        Some(v) => {
+                            let ty = (field.ty)();
+                            walk(ty, v, cx, constraints);
+                            if constraints {
+                                check_json(ty, v, field.constraints, cx);
+                            }
+                        }
                         None if field.required => cx.report(IssueCode::Required, "is required"),
                         None => {}
                     }

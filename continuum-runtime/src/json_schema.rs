@@ -235,7 +235,7 @@ impl Builder {
                     v[hi] = max.into();
                 }
             }
-            Constraint::Pattern(p) => v["pattern"] = p.into(),
+            Constraint::Pattern(p) => v["pattern"] = p.source().into(),
             Constraint::Custom(path) => v["$comment"] = format!("also checked by `{path}`").into(),
             Constraint::Each(inner) => match ty {
                 TypeSchema::Array(item) => v["items"] = self.constrained(item(), inner),

@@ -1,6 +1,8 @@
 //! The static description of an event: name, docs, fields, types and
 //! constraints. JSON Schema and TypeScript are produced from it.
 
+use crate::constraints::Pattern;
+
 /// The wire shape of one type.
 #[derive(Clone, Copy, Debug)]
 pub enum TypeSchema {
@@ -102,8 +104,9 @@ pub enum Constraint {
         /// Upper bound, inclusive.
         max: Option<u64>,
     },
-    /// `pattern = "regex"`.
-    Pattern(&'static str),
+    /// `pattern = "regex"`: the regex, compiled once on first use and shared
+    /// by `validate()` and decoding (its text is [`Pattern::source`]).
+    Pattern(&'static Pattern),
     /// `custom = path`: the function's path as written.
     Custom(&'static str),
     /// `each(…)`: constraints on every element of a sequence, value of a map,
