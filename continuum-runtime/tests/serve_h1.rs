@@ -106,21 +106,57 @@ async fn subscription_is_chunked_sse_with_the_service_headers() {
 }
 
 #[tokio::test]
-async fn what_follows_a_response_on_the_connection_goes_to_hyper() {
+async fn pipelined_requests_are_answered_in_order_then_hyper_takes_over() {
     let server = start(Hub::builder()).await;
     let mut s = TcpStream::connect(server.addr).await.unwrap();
     let body = r#"{"type":"app.ping"}"#;
     let req = format!(
         "GET /nope HTTP/1.1\r\nhost: x\r\n\r\nPOST /api/events HTTP/1.1\r\nhost: x\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}\
+         DELETE /api/events HTTP/1.1\r\nhost: x\r\n\r\n",
         body.len()
     );
-    // Both requests in one write: the second is pipelined behind the first.
+    // Three requests in one write: the last one is not answered here.
     s.write_all(req.as_bytes()).await.unwrap();
-    let text = read_until(&mut s, |t| t.contains("HTTP/1.1 202") && t.ends_with('}')).await;
+    let text = read_until(&mut s, |t| t.contains("HTTP/1.1 405") && t.ends_with('}')).await;
     assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"), "{text}");
-    assert!(text.contains("\"not_found\""), "{text}");
+    let accepted = text.find("HTTP/1.1 202 Accepted\r\n").expect("202");
+    assert!(text.find("HTTP/1.1 405").unwrap() > accepted, "{text}");
     assert_eq!(server.hub.metrics().events_published, 1);
+}
+
+#[tokio::test]
+async fn a_kept_alive_publisher_posts_again_after_idling_with_a_split_body() {
+    let server = start(Hub::builder()).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let body = r#"{"type":"app.ping"}"#;
+    for _ in 0..2 {
+        let head = format!(
+            "POST /api/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        s.write_all(body.as_bytes()).await.unwrap();
+        let text = read_until(&mut s, |t| t.ends_with("\"}")).await;
+        assert!(text.starts_with("HTTP/1.1 202 Accepted\r\n"), "{text}");
+        assert!(text.contains("content-length: "), "{text}");
+    }
+    let bad = r#"{"type":"app.nope"}"#;
+    let req = format!(
+        "POST /api/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{bad}",
+        bad.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut rest = String::new();
+    guarded("closed after the answer", s.read_to_string(&mut rest))
+        .await
+        .unwrap();
+    assert!(rest.starts_with("HTTP/1.1 422"), "{rest}");
+    assert!(rest.contains("unknown_type"), "{rest}");
+    assert_eq!(server.hub.metrics().events_published, 2);
 }
 
 /// A subscriber with a tiny receive buffer that sends an HTTP/1.1 request and

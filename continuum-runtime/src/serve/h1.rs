@@ -1,4 +1,4 @@
-//! The standalone server's HTTP/1.1 path for subscriptions.
+//! The standalone server's own HTTP/1.1 path for subscriptions and ingest.
 //!
 //! A subscriber sends one small request and then only reads, for hours. Served
 //! by hyper, such a connection keeps hyper's read and write buffers (8 KiB
@@ -6,17 +6,18 @@
 //! its [`SseStream`] (a cursor into the hub's shared ring) and a few words of
 //! state.
 //!
-//! The first request of every connection is read into a small buffer and
-//! parsed with `httparse`. When it is a bodiless HTTP/1.1 `GET`, it is turned
-//! into an `http::Request` and answered by the very same [`HubService`] as
-//! every other request (routing, the authorization hook, filters, CORS,
-//! metrics and pages included). The response head is written here; an SSE
-//! body is then written straight from the ring: each write is one HTTP/1.1
-//! chunk holding every frame that is ready, gathered with `writev` (no copy,
-//! no allocation). Anything else — `POST`, HTTP/1.0, HTTP/2 prior knowledge,
-//! an upgrade, a head that does not parse or is large — is handed to hyper
-//! with the bytes already read replayed first, as is whatever follows on the
-//! connection once a response here is complete.
+//! Each request head is read into a small buffer and parsed with `httparse`.
+//! A bodiless HTTP/1.1 `GET`, or a `POST` with a declared `content-length`
+//! within the body limit, is turned into an `http::Request` and answered by
+//! the very same [`HubService`] as every other request (routing, the
+//! authorization hook, filters, CORS, validation, metrics and pages
+//! included). The response head is written here; an SSE body is then written
+//! straight from the ring: each write is one HTTP/1.1 chunk holding every
+//! frame that is ready, gathered with `writev` (no copy, no allocation).
+//! From the first request that is anything else — HTTP/1.0, HTTP/2 prior
+//! knowledge, an upgrade, a chunked or large body, `OPTIONS`, a head that does
+//! not parse or is large — the connection is handed to hyper, with the bytes
+//! already read replayed first.
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
@@ -28,7 +29,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
-use http_body_util::Empty;
+use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
@@ -51,6 +52,9 @@ const MAX_HEADERS: usize = 48;
 const MAX_FRAMES: usize = 128;
 /// Bytes gathered into one chunk.
 const MAX_CHUNK: usize = 256 * 1024;
+/// Largest ingest body read here (within the hub's body limit); a larger
+/// one goes to hyper, which streams it.
+const MAX_BODY: usize = 64 * 1024;
 /// Bytes a subscriber may send after its request (pipelined requests) that
 /// are kept for hyper; past this the socket is no longer read until the
 /// stream ends (as hyper stops reading when its buffer is full).
@@ -66,72 +70,99 @@ pub(super) struct Shared {
 /// The socket as the fast path and hyper both see it.
 type Io = StallTimeout<TcpStream>;
 
-/// Serve one connection: its first request here when it is a subscription
-/// (or another bodiless `GET`), everything else by hyper.
+/// Serve one connection: its requests here while they are bodiless `GET`s
+/// (subscriptions, pages, metrics) or `POST`s with a declared length within
+/// the body limit (ingest), the rest of it by hyper from the first request
+/// that is anything else.
 pub(super) async fn connection(
     shared: Arc<Shared>,
     mut io: Io,
     watcher: Watcher,
     mut stop: watch::Receiver<()>,
 ) -> Result<(), BoxError> {
-    let head = read_head(&mut io, &mut stop, shared.header_read_timeout).await?;
-    let (buf, parsed) = match head {
-        Head::Closed => return Ok(()),
-        Head::Other(buf) => return hand_over(&shared, io, watcher, Bytes::from(buf)).await,
-        Head::Get(buf, parsed) => (buf, parsed),
-    };
-    drop(stop);
-    let Parsed {
-        request,
-        len,
-        close,
-    } = *parsed;
-    // Bytes after the head (a pipelined request) are replayed to hyper later.
-    let leftover = buf[len..].to_vec();
-    drop(buf);
-    let res = match hyper::service::Service::call(&shared.service, request).await {
-        Ok(res) => res,
-        Err(never) => match never {},
-    };
-    let (parts, body) = res.into_parts();
-    match body.into_parts() {
-        BodyParts::Full(data) => {
-            let data = data.unwrap_or_default();
-            let mut out = encode_head(&parts, Some(data.len()), close);
-            drop(parts);
-            out.extend_from_slice(&data);
-            io.write_all(&out).await?;
-            drop(out);
-            if close {
-                return io.shutdown().await.map_err(Into::into);
+    let body_limit = shared.service.hub().config().body_limit();
+    // What was read and not yet used: the start of the next request.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut first = true;
+    loop {
+        let head = read_head(
+            &mut io,
+            &mut stop,
+            shared.header_read_timeout,
+            &mut buf,
+            first,
+            body_limit,
+        )
+        .await?;
+        first = false;
+        let parsed = match head {
+            Head::Closed => return Ok(()),
+            Head::Other => {
+                return hand_over(&shared, io, watcher, Bytes::from(buf)).await;
             }
-            hand_over(&shared, io, watcher, Bytes::from(leftover)).await
-        }
-        BodyParts::Stream(stream, shutdown) => {
-            let head = encode_head(&parts, None, close);
-            // The response's header map is not needed while the stream lasts.
-            drop(parts);
-            io.write_all(&head).await?;
-            drop(head);
-            let mut sse = SseWriter {
-                stream,
-                shutdown,
-                chunk: None,
-                leftover,
-            };
-            let end = poll_fn(|cx| sse.poll(&mut io, cx)).await?;
-            let stopped = sse.shutdown.is_stopped();
-            let leftover = std::mem::take(&mut sse.leftover);
-            drop(sse);
-            if end == End::ClientGone {
+            Head::Request(parsed) => parsed,
+        };
+        let Parsed {
+            mut request,
+            len,
+            body_len,
+            close,
+        } = *parsed;
+        // The body, when one was declared.
+        let total = len + body_len;
+        while buf.len() < total {
+            buf.reserve(total - buf.len());
+            if tokio::io::AsyncReadExt::read_buf(&mut io, &mut buf).await? == 0 {
                 return Ok(());
             }
-            // The last chunk: the response is complete.
-            io.write_all(b"0\r\n\r\n").await?;
-            if close || stopped {
-                return io.shutdown().await.map_err(Into::into);
+        }
+        if body_len > 0 {
+            *request.body_mut() = Full::new(Bytes::copy_from_slice(&buf[len..total]));
+        }
+        buf.drain(..total);
+        let res = match hyper::service::Service::call(&shared.service, request).await {
+            Ok(res) => res,
+            Err(never) => match never {},
+        };
+        let (parts, body) = res.into_parts();
+        match body.into_parts() {
+            BodyParts::Full(data) => {
+                let data = data.unwrap_or_default();
+                let mut out = encode_head(&parts, Some(data.len()), close);
+                drop(parts);
+                out.extend_from_slice(&data);
+                io.write_all(&out).await?;
             }
-            hand_over(&shared, io, watcher, Bytes::from(leftover)).await
+            BodyParts::Stream(stream, shutdown) => {
+                let head = encode_head(&parts, None, close);
+                // Neither the response's header map nor a read buffer is
+                // needed while the stream lasts.
+                drop(parts);
+                buf.shrink_to_fit();
+                io.write_all(&head).await?;
+                drop(head);
+                let mut sse = SseWriter {
+                    stream,
+                    shutdown,
+                    chunk: None,
+                    leftover: std::mem::take(&mut buf),
+                };
+                let end = poll_fn(|cx| sse.poll(&mut io, cx)).await?;
+                let stopped = sse.shutdown.is_stopped();
+                buf = std::mem::take(&mut sse.leftover);
+                drop(sse);
+                if end == End::ClientGone {
+                    return Ok(());
+                }
+                // The last chunk: the response is complete.
+                io.write_all(b"0\r\n\r\n").await?;
+                if stopped {
+                    return io.shutdown().await.map_err(Into::into);
+                }
+            }
+        }
+        if close {
+            return io.shutdown().await.map_err(Into::into);
         }
     }
 }
@@ -157,9 +188,11 @@ async fn hand_over(
 
 /// A parsed request this path answers.
 struct Parsed {
-    request: Request<Empty<Bytes>>,
+    request: Request<Full<Bytes>>,
     /// Length of the head in the buffer.
     len: usize,
+    /// Declared length of the body that follows the head.
+    body_len: usize,
     /// `Connection: close`: close once the response is written.
     close: bool,
 }
@@ -167,27 +200,45 @@ struct Parsed {
 enum Head {
     /// The client closed (or shutdown began) before sending a request.
     Closed,
-    /// For hyper, with the bytes read so far.
-    Other(Vec<u8>),
-    Get(Vec<u8>, Box<Parsed>),
+    /// For hyper, with the bytes read so far (left in the buffer).
+    Other,
+    Request(Box<Parsed>),
 }
 
+/// Read until `buf` holds a whole request head. The first request of a
+/// connection must arrive within `timeout`; a later one's head must, once
+/// its first byte has (a kept-alive connection may idle in between).
 async fn read_head(
     io: &mut Io,
     stop: &mut watch::Receiver<()>,
     timeout: Duration,
+    buf: &mut Vec<u8>,
+    first: bool,
+    body_limit: usize,
 ) -> io::Result<Head> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut buf: Vec<u8> = Vec::new();
+    let far = || tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    let mut deadline = if first || !buf.is_empty() {
+        tokio::time::Instant::now() + timeout
+    } else {
+        far()
+    };
     loop {
+        if !buf.is_empty() {
+            match parse(buf, body_limit) {
+                Parse::Partial => {}
+                Parse::Other => return Ok(Head::Other),
+                Parse::Request(parsed) => return Ok(Head::Request(parsed)),
+            }
+        }
         if buf.len() == buf.capacity() {
             if buf.len() >= MAX_HEAD {
-                return Ok(Head::Other(buf));
+                return Ok(Head::Other);
             }
             buf.reserve(HEAD_READ);
         }
+        let was_empty = buf.is_empty();
         let read = tokio::select! {
-            read = tokio::io::AsyncReadExt::read_buf(io, &mut buf) => read?,
+            read = tokio::io::AsyncReadExt::read_buf(io, buf) => read?,
             _ = stop.changed() => return Ok(Head::Closed),
             () = tokio::time::sleep_until(deadline) => {
                 tracing::debug!("continuum: request head not received in time; closing");
@@ -198,13 +249,11 @@ async fn read_head(
             return Ok(if buf.is_empty() {
                 Head::Closed
             } else {
-                Head::Other(buf)
+                Head::Other
             });
         }
-        match parse(&buf) {
-            Parse::Partial => {}
-            Parse::Other => return Ok(Head::Other(buf)),
-            Parse::Get(parsed) => return Ok(Head::Get(buf, parsed)),
+        if was_empty && !first {
+            deadline = tokio::time::Instant::now() + timeout;
         }
     }
 }
@@ -212,11 +261,12 @@ async fn read_head(
 enum Parse {
     Partial,
     Other,
-    Get(Box<Parsed>),
+    Request(Box<Parsed>),
 }
 
-/// Parse a request head; only a bodiless HTTP/1.1 `GET` is answered here.
-fn parse(buf: &[u8]) -> Parse {
+/// Parse a request head; answered here are HTTP/1.1 `GET`s without a body
+/// and `POST`s with a `content-length` of at most `body_limit`.
+fn parse(buf: &[u8], body_limit: usize) -> Parse {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
@@ -224,17 +274,23 @@ fn parse(buf: &[u8]) -> Parse {
         Ok(httparse::Status::Partial) => return Parse::Partial,
         Err(_) => return Parse::Other,
     };
-    if req.method != Some("GET") || req.version != Some(1) {
+    let method = match req.method {
+        Some("GET") => Method::GET,
+        Some("POST") => Method::POST,
+        _ => return Parse::Other,
+    };
+    if req.version != Some(1) {
         return Parse::Other;
     }
     let Some(Ok(uri)) = req.path.map(Uri::try_from) else {
         return Parse::Other;
     };
-    let mut request = Request::new(Empty::new());
-    *request.method_mut() = Method::GET;
+    let mut request = Request::new(Full::default());
+    *request.method_mut() = method.clone();
     *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_11;
     let mut close = false;
+    let mut body_len = None;
     let map = request.headers_mut();
     map.reserve(req.headers.len());
     for h in req.headers.iter() {
@@ -247,8 +303,16 @@ fn parse(buf: &[u8]) -> Parse {
         if name == TRANSFER_ENCODING || name == UPGRADE || name == EXPECT {
             return Parse::Other;
         }
-        if name == CONTENT_LENGTH && value.as_bytes() != b"0" {
-            return Parse::Other;
+        if name == CONTENT_LENGTH {
+            let declared = std::str::from_utf8(h.value)
+                .ok()
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<usize>().ok());
+            match (declared, body_len) {
+                (Some(n), None) => body_len = Some(n),
+                // Unparsable or repeated: hyper decides.
+                _ => return Parse::Other,
+            }
         }
         if name == CONNECTION
             && value
@@ -260,9 +324,18 @@ fn parse(buf: &[u8]) -> Parse {
         }
         map.append(name, value);
     }
-    Parse::Get(Box::new(Parsed {
+    let body_len = body_len.unwrap_or(0);
+    match method {
+        Method::GET if body_len == 0 => {}
+        // A declared length over the limit goes to hyper: the service answers
+        // `413` without reading the body, and hyper deals with the rest.
+        Method::POST if body_len <= body_limit && body_len <= MAX_BODY => {}
+        _ => return Parse::Other,
+    }
+    Parse::Request(Box::new(Parsed {
         request,
         len,
+        body_len,
         close,
     }))
 }
@@ -502,8 +575,8 @@ mod tests {
     use super::*;
 
     fn get(head: &str) -> Box<Parsed> {
-        match parse(head.as_bytes()) {
-            Parse::Get(p) => p,
+        match parse(head.as_bytes(), 1024) {
+            Parse::Request(p) => p,
             Parse::Partial => panic!("partial: {head}"),
             Parse::Other => panic!("other: {head}"),
         }
@@ -526,8 +599,16 @@ mod tests {
 
     #[test]
     fn everything_else_goes_to_hyper() {
+        let post = get("POST /api/events HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}");
+        assert_eq!((post.len, post.body_len), (48, 2));
+        assert_eq!(post.request.method(), Method::POST);
         for head in [
-            "POST /api/events HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}",
+            "POST /api/events HTTP/1.1\r\ncontent-length: 2000\r\n\r\n",
+            "POST /api/events HTTP/1.1\r\ncontent-length: 2\r\ncontent-length: 2\r\n\r\n",
+            "POST /api/events HTTP/1.1\r\ncontent-length: +2\r\n\r\n",
+            "POST /api/events HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n",
+            "OPTIONS /api/events HTTP/1.1\r\n\r\n",
+            "HEAD /api/events HTTP/1.1\r\n\r\n",
             "GET /api/events HTTP/1.0\r\n\r\n",
             "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
             "GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n",
@@ -536,10 +617,13 @@ mod tests {
             "GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
             "G\x01T / HTTP/1.1\r\n\r\n",
         ] {
-            assert!(matches!(parse(head.as_bytes()), Parse::Other), "{head}");
+            assert!(
+                matches!(parse(head.as_bytes(), 1024), Parse::Other),
+                "{head}"
+            );
         }
         assert!(matches!(
-            parse(b"GET /api/events HTTP/1.1\r\nHost"),
+            parse(b"GET /api/events HTTP/1.1\r\nHost", 1024),
             Parse::Partial
         ));
     }
