@@ -628,6 +628,30 @@ mod tests {
         ));
     }
 
+    /// What an idle subscriber's task holds inline (its future); measured
+    /// here so that a change that bloats it shows.
+    #[tokio::test]
+    async fn a_connection_future_is_small() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let ((stream, _), _client) = tokio::try_join!(listener.accept(), client).unwrap();
+        let hub = crate::Hub::builder().build().unwrap();
+        let shared = Arc::new(Shared {
+            service: hub.service(),
+            builder: auto::Builder::new(TokioExecutor::new()),
+            header_read_timeout: Duration::from_secs(1),
+        });
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let (_stop, stopped) = watch::channel(());
+        let io = StallTimeout::new(stream, Duration::from_secs(1));
+        let fut = connection(shared, io, graceful.watcher(), stopped);
+        let size = size_of_val(&fut);
+        println!("connection future: {size} bytes");
+        assert!(size <= 2048, "{size} bytes");
+        println!("SseStream: {} bytes", size_of::<SseStream>());
+        assert!(size_of::<SseStream>() <= 256);
+    }
+
     #[test]
     fn chunk_size_line_is_hex() {
         let frames: std::collections::VecDeque<Bytes> =
