@@ -1,10 +1,13 @@
 //! The standalone server: [`serve`], [`serve_with_shutdown`] and, for the
 //! timeouts, [`Server`].
 //!
-//! One code path, two doors: the server is hyper-util's `auto::Builder`
-//! (HTTP/1.1 and cleartext HTTP/2 on one port) over the same
+//! One code path, two doors: every request is answered by the same
 //! [`HubService`] that [`Hub::service`](crate::Hub::service) hands to axum or
-//! tower users.
+//! tower users. The standalone server reads HTTP/1.1 `GET`s and
+//! length-delimited `POST`s itself, so that an idle subscriber holds no
+//! HTTP buffers (about 4 KiB per subscriber in all) and SSE frames go out as one
+//! chunk per `writev`; every other request (HTTP/2 prior knowledge included)
+//! is served by hyper-util's `auto::Builder` on the same port.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
