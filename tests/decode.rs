@@ -340,3 +340,27 @@ fn a_well_formed_payload_still_decodes() {
     let v = serde_json::to_value(order()).unwrap();
     assert_eq!(decode_event::<Order>(&v.to_string()).unwrap(), order());
 }
+
+/// Payloads the fast path (serde straight from the text) refuses but the
+/// schema accepts once normalized still decode, to the same value.
+#[test]
+fn normalized_payloads_decode_after_the_fast_path_refuses_them() {
+    let want = AiTaskProgress {
+        task_id: "t".into(),
+        stage: Stage::Generating,
+        progress: 7,
+    };
+    // A whole-number float for an integer (JSON Schema counts it as one).
+    let float = r#"{"taskId": "t", "stage": "generating", "progress": 7.0}"#;
+    assert_eq!(decode_event::<AiTaskProgress>(float).unwrap(), want);
+    // A repeated key: the last one wins, as in `serde_json::Value`.
+    let repeated = r#"{"taskId": "x", "taskId": "t", "stage": "generating", "progress": 7}"#;
+    assert_eq!(decode_event::<AiTaskProgress>(repeated).unwrap(), want);
+    // And the fast path's own refusal of a bad value is not the last word:
+    // every issue is still reported.
+    let bad = r#"{"taskId": "", "stage": "generating", "progress": 7.5}"#;
+    assert_eq!(
+        codes(&decode_event::<AiTaskProgress>(bad).unwrap_err().into_issues()),
+        [("taskId", "length"), ("progress", "type")]
+    );
+}

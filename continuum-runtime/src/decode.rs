@@ -1,7 +1,8 @@
 //! JSON text → a validated event, or every issue with it.
 //!
-//! Decoding runs in three passes so a client learns everything wrong with a
-//! payload in one response:
+//! A well-formed payload is deserialized straight from its text and then
+//! validated. Anything else is decoded in three passes so a client learns
+//! everything wrong with it in one response:
 //!
 //! 1. **Shape**: the JSON value is walked against the event's schema, collecting
 //!    every wrong type, missing required field, unknown field, out-of-bounds
@@ -14,8 +15,8 @@
 //! When the shape pass finds anything, there is no Rust value for
 //! `validate()` to check, yet the well-typed parts of the payload may break
 //! constraints too; a client should hear about those in the same response.
-//! So on that failure path (and only there: a well-formed payload pays for
-//! one walk, as before) the value is walked a second time, now also checking
+//! So on that failure path (a well-formed payload never reaches it) the
+//! value is walked a second time, now also checking
 //! each value's declarative constraints from the schema
 //! ([`FieldSchema::constraints`](crate::schema::FieldSchema::constraints):
 //! `range`, `length`, `pattern`, `each`) right after its shape. The issues
@@ -59,6 +60,14 @@ use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
 ///
 /// For an event without data (a unit struct), `null` and `{}` both decode.
 pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
+    // The fast path, taken by well-formed payloads (most ingest traffic):
+    // serde straight from the text, no `serde_json::Value` built.
+    if let Ok(event) = serde_json::from_str::<E>(json) {
+        event.validate()?;
+        return Ok(event);
+    }
+
+    // Something is off: find out everything that is (see the module docs).
     let mut value: Value = serde_json::from_str(json).map_err(|e| {
         ValidationErrors::from(vec![Issue::new(
             "",
@@ -80,12 +89,14 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
         cx.finish()?;
     }
 
-    // Straight from the `Value`, not through `serde_path_to_error`: the shape
-    // pass has already reported, with paths, every error serde could find in
-    // a derived payload, and the path-tracking deserializer roughly doubled
-    // the code generated per event (bench/compile-cost). What is left (e.g. a
-    // user's `deserialize_with`) is reported at the payload's root.
-    let event = E::deserialize(value)
+    // The shape is right once normalized (`1.0` for an integer, `{}` for a unit
+    // event, a repeated key): deserialize the normalized text. Through the same
+    // `from_str` as the fast path, so each event instantiates one deserializer
+    // (compile cost, bench/compile-cost), and not through `serde_path_to_error`:
+    // the shape pass has already reported, with paths, every error serde could
+    // find in a derived payload. What is left (e.g. a user's `deserialize_with`)
+    // is reported at the payload's root.
+    let event = serde_json::from_str::<E>(&value.to_string())
         .map_err(|e| ValidationErrors::from(vec![serde_issue(String::new(), &e.to_string())]))?;
     event.validate()?;
     Ok(event)
