@@ -6,7 +6,9 @@
 //! ```
 //!
 //! The hub is built from the environment (`CONTINUUM_*`, see `HubBuilder::from_env`),
-//! otherwise with the defaults every user gets.
+//! otherwise with the defaults every user gets, but for the per-subscriber queue
+//! bound, which matches the baseline's broadcast buffer (65,536 events;
+//! `BENCH_QUEUE_BOUND` overrides it).
 
 use continuum_runtime::prelude::*;
 
@@ -27,9 +29,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .or_else(|| std::env::var("CONTINUUM_ADDR").ok())
         .unwrap_or_else(|| "127.0.0.1:3002".to_owned());
-    // Defaults, as a user gets them; `CONTINUUM_*` variables may override them.
+    // Defaults, as a user gets them (`CONTINUUM_*` variables may override
+    // them), except the per-subscriber queue bound: the baseline's broadcast
+    // buffer holds 65,536 events (`BASELINE_CAPACITY`) so that it never lags
+    // here, and Continuum gets the same room (`BENCH_QUEUE_BOUND`), or a
+    // max-rate flood cuts its subscribers off (by design, with a reset) where
+    // the baseline's would only fall behind.
+    let queue_bound = std::env::var("BENCH_QUEUE_BOUND")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(65_536);
     // `register` is redundant where the attribute's automatic registration works.
     let hub = continuum_runtime::HubBuilder::from_env()?
+        .queue_bound(queue_bound)
         .register::<BenchTick>()
         .build()?;
     continuum_runtime::serve(addr.as_str(), hub).await?;
