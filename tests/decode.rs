@@ -360,7 +360,11 @@ fn normalized_payloads_decode_after_the_fast_path_refuses_them() {
     // every issue is still reported.
     let bad = r#"{"taskId": "", "stage": "generating", "progress": 7.5}"#;
     assert_eq!(
-        codes(&decode_event::<AiTaskProgress>(bad).unwrap_err().into_issues()),
+        codes(
+            &decode_event::<AiTaskProgress>(bad)
+                .unwrap_err()
+                .into_issues()
+        ),
         [("taskId", "length"), ("progress", "type")]
     );
 }
