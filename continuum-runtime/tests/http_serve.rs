@@ -4,13 +4,10 @@
 
 mod http_support;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use continuum_runtime::{Hub, Server};
-use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
 use http_support::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -155,16 +152,7 @@ async fn stalled_subscriber_is_cut_off_with_a_reset_while_others_are_unaffected(
         head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
         "{head}"
     );
-    let events: Vec<_> = futures_util::stream::iter([Ok::<_, Infallible>(body.to_owned())])
-        .eventsource()
-        .map(|e| e.unwrap())
-        .collect()
-        .await;
-    let (last, before) = events.split_last().unwrap();
-    assert_eq!(last.event, "continuum.reset");
-    assert_eq!(envelope(last), json!({"reason": "lagged"}));
-    assert_eq!(before[0].event, "continuum.connected");
-    let delivered: Vec<String> = before[1..].iter().map(|e| e.id.clone()).collect();
+    let delivered = ids_before_lag_reset(body.to_owned()).await;
     assert!(
         delivered.len() < ids.len(),
         "it was cut off, not served everything"

@@ -213,16 +213,7 @@ async fn stalled_subscriber_gets_a_gapless_prefix_then_a_reset() {
     assert!(raw.starts_with(b"HTTP/1.1 200 OK\r\n"));
     let (body, ended) = dechunk(&raw[split + 4..]);
     assert!(ended, "the response is complete");
-    let events: Vec<_> = futures_util::stream::iter([Ok::<_, Infallible>(body)])
-        .eventsource()
-        .map(|e| e.unwrap())
-        .collect()
-        .await;
-    let (last, before) = events.split_last().unwrap();
-    assert_eq!(last.event, "continuum.reset");
-    assert_eq!(envelope(last), json!({"reason": "lagged"}));
-    assert_eq!(before[0].event, "continuum.connected");
-    let delivered: Vec<String> = before[1..].iter().map(|e| e.id.clone()).collect();
+    let delivered = ids_before_lag_reset(body).await;
     assert!(delivered.len() < ids.len(), "it was cut off");
     assert_eq!(delivered, ids[..delivered.len()], "what it got has no gap");
     assert_eq!(server.hub.metrics().subscribers_cut_off, 1);

@@ -308,3 +308,21 @@ pub async fn guarded<T>(what: &str, f: impl Future<Output = T>) -> T {
         .await
         .unwrap_or_else(|_| panic!("{what}: no result within {GUARD:?}"))
 }
+
+/// Decode the whole stream a stalled subscriber finally read, check it is the
+/// handshake, some events and a `lagged` reset last, and return the ids of
+/// the events delivered in between.
+pub async fn ids_before_lag_reset(body: impl AsRef<[u8]>) -> Vec<String> {
+    let body = body.as_ref().to_vec();
+    let events: Vec<SseEvent> =
+        futures_util::stream::iter([Ok::<_, std::convert::Infallible>(body)])
+            .eventsource()
+            .map(|e| e.expect("a well-formed SSE stream"))
+            .collect()
+            .await;
+    let (last, before) = events.split_last().expect("at least the reset");
+    assert_eq!(last.event, "continuum.reset");
+    assert_eq!(envelope(last), serde_json::json!({"reason": "lagged"}));
+    assert_eq!(before[0].event, "continuum.connected");
+    before[1..].iter().map(|e| e.id.clone()).collect()
+}
