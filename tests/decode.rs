@@ -9,28 +9,10 @@ use continuum_runtime::prelude::*;
 use continuum_runtime::{Issue, ValidationErrors};
 use serde_json::{json, Value};
 
-/// Where a task is.
-#[derive(Payload, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Waiting.
-    Queued,
-    /// Running.
-    Generating,
-}
-
-/// The example from the issue.
-#[continuum_event("ai.task.progress")]
-#[derive(Debug, Clone, PartialEq)]
-pub struct AiTaskProgress {
-    /// The task.
-    #[event(length(min = 1, max = 128))]
-    pub task_id: String,
-    /// Where it is.
-    pub stage: Stage,
-    /// Percent done.
-    #[event(range(min = 0, max = 100))]
-    pub progress: u8,
-}
+// The demo's event (`ai.task.progress`, the issue's example), not a second
+// declaration of the same wire name: two Rust types with one event name are
+// a registry error as soon as a hub is built in the same binary.
+use continuum::demo::{AiTaskProgress, Stage};
 
 /// One line of an order.
 #[derive(Payload, Debug, Clone, PartialEq)]
