@@ -92,7 +92,7 @@ scenario_args() {
       S2) echo "fanout --subs 10000 --events 200 --publishers 4" ;;
       S3) echo "fanout --subs 100 --events 20000 --publishers 4" ;;
       S4) echo "idle --subs 10000 --settle 2" ;;
-      S5) echo "fanout --subs 1000 --events 200 --rate 20 --publishers 2" ;;
+      S5) echo "fanout --subs 1000 --events 600 --rate 20 --publishers 2" ;;
       S6) echo "fanout --subs 10 --events 60000 --publishers 16" ;;
       *) return 1 ;;
     esac
