@@ -350,3 +350,193 @@ fn normalized_payloads_decode_after_the_fast_path_refuses_them() {
         [("taskId", "length"), ("progress", "type")]
     );
 }
+
+/// Readings of a sensor: `f32`s, which hold less than a JSON number can say.
+#[continuum_event("test.decode.reading")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// Any number that rounds to a finite `f32`.
+    pub gain: f32,
+    /// A range on an `f32`.
+    #[event(range(min = -50, max = 60))]
+    pub celsius: f32,
+    /// `f32` elements.
+    pub samples: Vec<f32>,
+    /// An optional `f32`.
+    pub offset: Option<f32>,
+    /// A sibling with a constraint of its own.
+    #[event(length(min = 1))]
+    pub sensor: String,
+}
+
+fn reading() -> Value {
+    json!({"gain": 1.5, "celsius": 20, "samples": [0.25], "offset": null, "sensor": "s1"})
+}
+
+/// `reading()` with `changes` applied.
+fn reading_with(changes: &[(&str, Value)]) -> Value {
+    let mut v = reading();
+    for (k, x) in changes {
+        v[*k] = x.clone();
+    }
+    v
+}
+
+const F32_RANGE: &str = "must be a number from -3.4028235e38 to 3.4028235e38";
+
+#[test]
+fn a_number_past_f32_is_a_type_issue_at_its_path() {
+    for big in [json!(1e39), json!(-1e39), json!(3.5e38), json!(-1e300)] {
+        for (field, value, path) in [
+            ("gain", big.clone(), "gain"),
+            ("celsius", big.clone(), "celsius"),
+            ("samples", json!([1, big.clone()]), "samples[1]"),
+            ("offset", big.clone(), "offset"),
+        ] {
+            let got = decode::<Reading>(&reading_with(&[(field, value)]));
+            assert_eq!(codes(&got), [(path, "type")], "{field}: {big}");
+            assert_eq!(got[0].message, F32_RANGE);
+        }
+    }
+}
+
+#[test]
+fn a_number_past_f32_is_reported_beside_every_other_issue() {
+    let got = decode::<Reading>(&json!({
+        "gain": 1e39,
+        "celsius": 1e39,
+        "samples": [-2e39, 1, "x"],
+        "offset": 4e38,
+        "sensor": "",
+        "extra": 1,
+    }));
+    // `celsius` is past `f32`: not also measured against its `range`.
+    assert_eq!(
+        codes(&got),
+        [
+            ("gain", "type"),
+            ("celsius", "type"),
+            ("samples[0]", "type"),
+            ("samples[2]", "type"),
+            ("offset", "type"),
+            ("sensor", "length"),
+            ("extra", "unknown_field"),
+        ]
+    );
+    // A sibling `f32` within its type still has its `range` checked.
+    let got = decode::<Reading>(&reading_with(&[
+        ("gain", json!(1e39)),
+        ("celsius", json!(61)),
+    ]));
+    assert_eq!(codes(&got), [("gain", "type"), ("celsius", "range")]);
+    assert_eq!(got[1].message, "must be at most 60");
+}
+
+#[test]
+fn numbers_that_round_to_a_finite_f32_are_taken() {
+    // `3.4028235e38` is `f32::MAX` as serde_json writes it; `3.40282356e38`
+    // lies past `f32::MAX` but still rounds down to it.
+    for (text, want) in [
+        ("3.4e38", 3.4e38_f32),
+        ("3.4028235e38", f32::MAX),
+        ("-3.4028235e38", f32::MIN),
+        ("3.40282356e38", f32::MAX),
+        ("1e-50", 0.0),
+    ] {
+        let json = format!(
+            r#"{{"gain": {text}, "celsius": 0, "samples": [{text}], "offset": {text}, "sensor": "s"}}"#
+        );
+        let got = decode_event::<Reading>(&json).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(got.gain, want, "{text}");
+        assert_eq!(got.samples, [want], "{text}");
+        assert_eq!(got.offset, Some(want), "{text}");
+    }
+    // What the server publishes for an `f32` it takes back.
+    let extreme = Reading {
+        gain: f32::MAX,
+        celsius: -50.0,
+        samples: vec![f32::MIN, f32::MIN_POSITIVE],
+        offset: Some(f32::MAX),
+        sensor: "s".into(),
+    };
+    let text = serde_json::to_string(&extreme).unwrap();
+    assert_eq!(decode_event::<Reading>(&text).unwrap(), extreme);
+}
+
+#[test]
+fn an_f32_range_is_judged_on_the_rounded_value_on_both_paths() {
+    // 60.000001 rounds to 60.0 as an `f32`: within `max = 60` for
+    // `validate()` on the fast path…
+    let near = reading_with(&[("celsius", json!(60.000_001))]);
+    assert_eq!(codes(&decode::<Reading>(&near)), []);
+    // …and for the constraint walk beside a shape issue.
+    let mut with_extra = near.clone();
+    with_extra["extra"] = json!(1);
+    assert_eq!(
+        codes(&decode::<Reading>(&with_extra)),
+        [("extra", "unknown_field")]
+    );
+    // 60.0001 does not round to 60.0: out on both.
+    let out = reading_with(&[("celsius", json!(60.0001)), ("extra", json!(1))]);
+    assert_eq!(
+        codes(&decode::<Reading>(&out)),
+        [("celsius", "range"), ("extra", "unknown_field")]
+    );
+}
+
+/// `POST /api/events` over TCP: a number past `f32` is a `422` naming it,
+/// beside the payload's other issues, and nothing is published.
+#[tokio::test]
+async fn ingest_refuses_a_number_past_f32_with_every_issue() {
+    use continuum_runtime::{Hub, Server};
+
+    let hub = Hub::builder().build().expect("hub builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}{}",
+        listener.local_addr().unwrap(),
+        hub.config().path()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(Server::new(hub.clone()).run(listener, async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let post = |data: Value| {
+        client
+            .post(&url)
+            .json(&json!({"type": "test.decode.reading", "data": data}))
+            .send()
+    };
+
+    for big in [1e39, -1e39] {
+        let res = post(reading_with(&[
+            ("gain", json!(big)),
+            ("celsius", json!(61)),
+            ("sensor", json!("")),
+        ]))
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            body["issues"],
+            json!([
+                {"path": "data.gain", "code": "type", "message": F32_RANGE},
+                {"path": "data.celsius", "code": "range", "message": "must be at most 60"},
+                {"path": "data.sensor", "code": "length", "message": "must have at least 1 character"},
+            ]),
+            "{big}"
+        );
+    }
+    assert_eq!(hub.metrics().events_published, 0);
+
+    let res = post(reading_with(&[("gain", json!(3.4e38))]))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    assert_eq!(hub.metrics().events_published, 1);
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

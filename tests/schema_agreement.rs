@@ -58,6 +58,14 @@ pub struct Agreement {
     /// Defaulted, so not required.
     #[serde(default)]
     pub flag: bool,
+    /// An `f32`: the numbers that round to a finite one.
+    pub gain: f32,
+    /// An `f32` with a `range` inside the type's bounds.
+    #[event(range(exclusive_min = 0, max = 60))]
+    pub celsius: f32,
+    /// `f32` elements with a `range` beyond the type's: the type's bounds stay.
+    #[event(each(range(min = -1e39, max = 1e39)))]
+    pub samples: Vec<f32>,
 }
 
 /// An event without data.
@@ -67,7 +75,8 @@ pub struct Unit;
 fn base() -> Value {
     json!({
         "level": 10, "ratio": 0.5, "code": "ab", "stage": "queued", "counts": [1],
-        "files": [{"fileName": "a.png", "sizeBytes": 1}], "byOwner": {}, "meta": {}
+        "files": [{"fileName": "a.png", "sizeBytes": 1}], "byOwner": {}, "meta": {},
+        "gain": 1.5, "celsius": 20, "samples": []
     })
 }
 
@@ -184,6 +193,36 @@ fn json_schema_agrees_with_decode_and_validate() {
         (with(&[("flag", s(json!(true)))]), true),
         (with(&[("flag", s(json!(1)))]), false),
         (with(&[("unknown", s(json!(1)))]), false),
+        // `f32`: a number that rounds to infinity is out, one that rounds to
+        // `f32::MAX` (`3.4028235e38` is how it is written) is in.
+        (with(&[("gain", s(json!(1e39)))]), false),
+        (with(&[("gain", s(json!(-1e39)))]), false),
+        (with(&[("gain", s(json!(1e300)))]), false),
+        (with(&[("gain", s(json!(3.4e38)))]), true),
+        (with(&[("gain", s(json!(3.402_823_5e38)))]), true),
+        (with(&[("gain", s(json!(-3.402_823_5e38)))]), true),
+        (with(&[("gain", s(json!(3.402_823_56e38)))]), true),
+        (with(&[("gain", s(json!(3.402_823_6e38)))]), false),
+        (with(&[("gain", s(json!(-3.402_823_6e38)))]), false),
+        (with(&[("gain", s(json!(-1e-50)))]), true),
+        (with(&[("gain", s(json!("1")))]), false),
+        (with(&[("gain", None)]), false),
+        (with(&[("celsius", s(json!(0)))]), false),
+        (with(&[("celsius", s(json!(0.5)))]), true),
+        (with(&[("celsius", s(json!(60)))]), true),
+        (with(&[("celsius", s(json!(61)))]), false),
+        (with(&[("celsius", s(json!(1e39)))]), false),
+        (with(&[("celsius", s(json!(-1e39)))]), false),
+        (with(&[("samples", s(json!([1e39])))]), false),
+        (with(&[("samples", s(json!([1, -1e39])))]), false),
+        (
+            with(&[("samples", s(json!([3.4e38, -3.402_823_5e38])))]),
+            true,
+        ),
+        (
+            with(&[("gain", s(json!(1e39))), ("celsius", s(json!(99)))]),
+            false,
+        ),
         (json!([]), false),
         (json!(null), false),
     ];
@@ -224,6 +263,34 @@ fn unit_event_schema_agrees() {
         );
         assert_eq!(validator.is_valid(&payload), expected, "schema {payload}");
     }
+}
+
+/// An `f32` carries the bounds past which a number rounds to infinity; a
+/// `range` inside them replaces them, one beyond them does not.
+#[test]
+fn f32_bounds_merge_with_range() {
+    let schema = json_schema(Agreement::schema());
+    let limit = json!(3.402_823_567_797_336_6e38);
+    let props = &schema["properties"];
+    assert_eq!(props["gain"]["type"], "number");
+    assert_eq!(props["gain"]["exclusiveMaximum"], limit);
+    assert_eq!(props["gain"]["exclusiveMinimum"], -limit.as_f64().unwrap());
+    assert!(props["gain"].get("maximum").is_none());
+
+    assert_eq!(props["celsius"]["exclusiveMinimum"], 0);
+    assert_eq!(props["celsius"]["maximum"], 60);
+    assert!(props["celsius"].get("minimum").is_none());
+    assert!(props["celsius"].get("exclusiveMaximum").is_none());
+
+    let items = &props["samples"]["items"];
+    assert_eq!(items["exclusiveMaximum"], limit);
+    assert_eq!(items["exclusiveMinimum"], -limit.as_f64().unwrap());
+    assert!(items.get("maximum").is_none());
+    assert!(items.get("minimum").is_none());
+
+    // An `f64` has no bounds of its own.
+    assert!(props["ratio"].get("maximum").is_none());
+    assert_eq!(props["ratio"]["exclusiveMaximum"], 1.5);
 }
 
 #[test]

@@ -391,20 +391,34 @@ pub(crate) fn json_integer(value: &Value, min: i128, max: u128) -> Option<(NumVa
     }
 }
 
+/// Whether the JSON number `v` (read as `f64`) fits an `f32`: it rounds to a
+/// finite one, as serde's `f64` → `f32` conversion does. Past
+/// ±3.4028235677973366e38 (halfway between `f32::MAX` and 2^128) it rounds to
+/// infinity.
+pub(crate) fn fits_f32(v: f64) -> bool {
+    round_f32(v).is_finite()
+}
+
+/// `v` rounded to the nearest `f32` (to infinity past its range).
+#[allow(clippy::cast_possible_truncation)]
+fn round_f32(v: f64) -> f64 {
+    f64::from(v as f32)
+}
+
 /// Check `constraints` on the JSON `value` of a field (or element) of wire
 /// type `ty`, as `validate()` checks them on the deserialized value: the same
 /// issues, in the same order, at the same paths (relative to the checker's
 /// current path).
 ///
 /// Only values the shape pass accepted are checked: a constraint on a value
-/// of the wrong JSON type (or an integer outside its Rust type) is skipped,
-/// as that value has already been reported and has nothing to measure.
-/// `custom = path` is skipped too: its function takes the Rust value, which
-/// exists only once the whole payload deserializes.
+/// of the wrong JSON type (or an integer outside its Rust type, or a number
+/// an `f32` cannot hold) is skipped, as that value has already been reported
+/// and has nothing to measure. `custom = path` is skipped too: its function
+/// takes the Rust value, which exists only once the whole payload
+/// deserializes.
 ///
-/// A float is compared as the `f64` JSON gives; for an `f32` field,
-/// `validate()` compares the value rounded to `f32`, so a value within
-/// `f32` rounding of a bound may be judged differently here.
+/// A number for an `f32` is rounded to `f32` before it is compared, as the
+/// deserialized value `validate()` checks is.
 pub(crate) fn check_json(
     ty: TypeSchema,
     value: &Value,
@@ -429,7 +443,11 @@ pub(crate) fn check_json(
                 let number = match ty {
                     TypeSchema::Integer { min, max } => json_integer(value, min, max)
                         .and_then(|(v, in_bounds)| in_bounds.then_some(v)),
-                    TypeSchema::Float => value.as_f64().map(NumValue::Float),
+                    TypeSchema::Float { f32: false } => value.as_f64().map(NumValue::Float),
+                    TypeSchema::Float { f32: true } => value
+                        .as_f64()
+                        .filter(|&v| fits_f32(v))
+                        .map(|v| NumValue::Float(round_f32(v))),
                     _ => None,
                 };
                 if let Some(v) = number {

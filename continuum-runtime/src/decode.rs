@@ -6,7 +6,7 @@
 //!
 //! 1. **Shape**: the JSON value is walked against the event's schema, collecting
 //!    every wrong type, missing required field, unknown field, out-of-bounds
-//!    integer and unknown enum variant.
+//!    integer, number too large for an `f32` and unknown enum variant.
 //! 2. **Deserialize**: serde builds the Rust value; should it still fail (a case
 //!    the walk does not model, such as a `deserialize_with` function), its
 //!    error becomes one issue of the same shape.
@@ -46,12 +46,40 @@
 //!     err.issues().iter().map(|i| (i.path.as_str(), i.code.as_str())).collect();
 //! assert_eq!(found, [("taskId", "length"), ("progress", "range"), ("eta", "unknown_field")]);
 //! ```
+//!
+//! A number an `f32` field cannot hold (it would round to infinity) is a
+//! shape issue too, like an integer outside its Rust type, so the field's
+//! `range` is not measured against it; a number that rounds to a finite
+//! `f32` is taken:
+//!
+//! ```
+//! use continuum_runtime::decode::decode_event;
+//! use continuum_runtime::prelude::*;
+//!
+//! #[continuum_event("doc.reading")]
+//! #[derive(Debug)]
+//! pub struct Reading {
+//!     #[event(range(max = 60))]
+//!     pub celsius: f32,
+//!     #[event(length(min = 1))]
+//!     pub sensor: String,
+//! }
+//!
+//! let err = decode_event::<Reading>(r#"{"celsius": 1e39, "sensor": ""}"#).unwrap_err();
+//! let found: Vec<(&str, &str)> =
+//!     err.issues().iter().map(|i| (i.path.as_str(), i.code.as_str())).collect();
+//! assert_eq!(found, [("celsius", "type"), ("sensor", "length")]);
+//! assert_eq!(err.issues()[0].message, "must be a number from -3.4028235e38 to 3.4028235e38");
+//!
+//! let cold = decode_event::<Reading>(r#"{"celsius": -3.4028235e38, "sensor": "a"}"#).unwrap();
+//! assert_eq!(cold.celsius, f32::MIN);
+//! ```
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::constraints::{check_json, json_integer};
+use crate::constraints::{check_json, fits_f32, json_integer};
 use crate::event::{DynEvent, Event};
 use crate::schema::TypeSchema;
 use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
@@ -63,8 +91,17 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
     // The fast path, taken by well-formed payloads (most ingest traffic):
     // serde straight from the text, no `serde_json::Value` built.
     if let Ok(event) = serde_json::from_str::<E>(json) {
-        event.validate()?;
-        return Ok(event);
+        match event.validate() {
+            Ok(()) => return Ok(event),
+            // A `type` issue from `validate()` means serde took a value the
+            // field cannot hold: an `f32` given a number past its range, which
+            // serde_json rounds to infinity unless its `float_roundtrip`
+            // feature is on (then it refuses it). The shape pass below reports
+            // it as what it is, without measuring it against the field's
+            // `range` as `validate()` just did.
+            Err(e) if e.issues().iter().any(|i| i.code == IssueCode::Type) => {}
+            Err(e) => return Err(e),
+        }
     }
 
     // Something is off: find out everything that is (see the module docs).
@@ -133,9 +170,14 @@ fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) 
                 wrong_type(cx, "a string", value);
             }
         }
-        TypeSchema::Float => {
+        TypeSchema::Float { f32 } => {
             if !value.is_number() {
                 wrong_type(cx, "a number", value);
+            } else if f32 && !value.as_f64().is_some_and(fits_f32) {
+                cx.report(
+                    IssueCode::Type,
+                    format!("must be a number from {:e} to {:e}", f32::MIN, f32::MAX),
+                );
             }
         }
         TypeSchema::Integer { min, max } => {

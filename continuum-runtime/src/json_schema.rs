@@ -17,9 +17,16 @@
 //! assert_eq!(schema["required"][0], "progress");
 //! ```
 //!
-//! What it cannot say: `custom = …` checks (recorded as a `$comment`), and
+//! Number bounds merge: a field's schema carries the bounds of its Rust type
+//! (an integer's `minimum`/`maximum`; for an `f32`, the exclusive bounds
+//! ±3.4028235677973366e38 past which a number rounds to infinity) and of its
+//! `range`, and of each side keeps only the tightest bound.
+//!
+//! What it cannot say: `custom = …` checks (recorded as a `$comment`);
 //! `pattern`s are written for the Rust `regex` crate, whose syntax is close to
-//! but not identical with ECMA-262 (character classes and anchors agree).
+//! but not identical with ECMA-262 (character classes and anchors agree); and
+//! for an `f32` field, a number within `f32` rounding of a `range` bound, which
+//! the server judges rounded to `f32` and the schema as written.
 
 use serde_json::{json, Map, Value};
 
@@ -123,7 +130,14 @@ impl Builder {
                 }
                 v
             }
-            TypeSchema::Float => json!({ "type": "number" }),
+            TypeSchema::Float { f32: false } => json!({ "type": "number" }),
+            // Exactly the numbers that round to a finite `f32`, as decoding
+            // takes them (`f32::MAX` written as `3.4028235e38` is one of them).
+            TypeSchema::Float { f32: true } => json!({
+                "type": "number",
+                "exclusiveMinimum": -F32_LIMIT,
+                "exclusiveMaximum": F32_LIMIT,
+            }),
             TypeSchema::Any => json!({}),
             TypeSchema::Null => json!({ "type": "null" }),
             TypeSchema::Option(inner) => {
@@ -208,18 +222,10 @@ impl Builder {
                 exclusive_max,
             } => {
                 if let Some(min) = min {
-                    if exclusive_min {
-                        v["exclusiveMinimum"] = number_value(min);
-                    } else if tighter(v.get("minimum"), min, true) {
-                        v["minimum"] = number_value(min);
-                    }
+                    bound(v, min, true, exclusive_min);
                 }
                 if let Some(max) = max {
-                    if exclusive_max {
-                        v["exclusiveMaximum"] = number_value(max);
-                    } else if tighter(v.get("maximum"), max, false) {
-                        v["maximum"] = number_value(max);
-                    }
+                    bound(v, max, false, exclusive_max);
                 }
             }
             Constraint::Length { min, max } => {
@@ -248,12 +254,45 @@ impl Builder {
     }
 }
 
-/// Whether bound `new` is stricter than the existing keyword value.
-fn tighter(existing: Option<&Value>, new: Number, is_min: bool) -> bool {
-    match existing.and_then(Value::as_f64) {
+/// Where an `f32` stops: 2^128 − 2^103, halfway between `f32::MAX` and
+/// 2^128 (exact in `f64`). A number below it in magnitude rounds to a finite
+/// `f32`; from it on, to infinity (a tie rounds to even, here 2^128).
+#[allow(clippy::cast_lossless, clippy::cast_precision_loss)]
+const F32_LIMIT: f64 = f32::MAX as f64 + (1u128 << 103) as f64;
+
+/// Put `n` on `v` as its lower (`is_min`) or upper bound, `exclusive` or not,
+/// unless the bound already there (the Rust type's, or another `range`'s) is
+/// at least as tight: one keyword per side, the tightest.
+fn bound(v: &mut Value, n: Number, is_min: bool, exclusive: bool) {
+    let (inclusive_key, exclusive_key) = if is_min {
+        ("minimum", "exclusiveMinimum")
+    } else {
+        ("maximum", "exclusiveMaximum")
+    };
+    let Some(obj) = v.as_object_mut() else {
+        return;
+    };
+    let old = [(inclusive_key, false), (exclusive_key, true)]
+        .into_iter()
+        .find_map(|(key, excl)| obj.get(key).and_then(Value::as_f64).map(|b| (b, excl)));
+    let new = n.as_f64();
+    let tighter = match old {
         None => true,
-        Some(old) if is_min => new.as_f64() >= old,
-        Some(old) => new.as_f64() <= old,
+        // On a tie an exclusive bound is the tighter; between two of a kind
+        // the new one wins (it may be exact where `f64` rounded).
+        Some((old, old_exclusive)) if new == old => exclusive || !old_exclusive,
+        Some((old, _)) if is_min => new > old,
+        Some((old, _)) => new < old,
+    };
+    if tighter {
+        obj.remove(inclusive_key);
+        obj.remove(exclusive_key);
+        let key = if exclusive {
+            exclusive_key
+        } else {
+            inclusive_key
+        };
+        obj.insert(key.into(), number_value(n));
     }
 }
 
@@ -269,5 +308,100 @@ fn number_value(n: Number) -> Value {
     match n {
         Number::Int(v) => int_value(v).unwrap_or_else(|| n.as_f64().into()),
         Number::Float(v) => v.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::constraints::fits_f32;
+
+    fn range(min: Option<Number>, max: Option<Number>, exclusive: bool) -> [Constraint; 1] {
+        [Constraint::Range {
+            min,
+            max,
+            exclusive_min: exclusive,
+            exclusive_max: exclusive,
+        }]
+    }
+
+    fn constrained(ty: TypeSchema, constraints: &[Constraint]) -> Value {
+        Builder::default().constrained(ty, constraints)
+    }
+
+    const F32: TypeSchema = TypeSchema::Float { f32: true };
+
+    #[test]
+    fn f32_limit_is_where_rounding_reaches_infinity() {
+        assert_eq!(
+            serde_json::to_string(&F32_LIMIT).unwrap(),
+            "3.4028235677973366e+38"
+        );
+        let below = f64::from_bits(F32_LIMIT.to_bits() - 1);
+        for sign in [1.0, -1.0] {
+            assert!(!fits_f32(sign * F32_LIMIT));
+            assert!(fits_f32(sign * below));
+            #[allow(clippy::cast_possible_truncation)]
+            let rounded = (sign * below) as f32;
+            assert_eq!(rounded.abs(), f32::MAX);
+        }
+    }
+
+    #[test]
+    fn f32_carries_its_bounds_and_f64_none() {
+        assert_eq!(
+            type_json_schema(F32),
+            json!({
+                "type": "number",
+                "exclusiveMinimum": -3.402_823_567_797_336_6e38,
+                "exclusiveMaximum": 3.402_823_567_797_336_6e38,
+            })
+        );
+        assert_eq!(
+            type_json_schema(TypeSchema::Float { f32: false }),
+            json!({ "type": "number" })
+        );
+    }
+
+    #[test]
+    fn the_tighter_bound_wins_on_each_side() {
+        // A user range inside the `f32`'s replaces its bounds.
+        let v = constrained(
+            F32,
+            &range(Some(Number::Int(0)), Some(Number::Float(1.5)), false),
+        );
+        assert_eq!(v, json!({ "type": "number", "minimum": 0, "maximum": 1.5 }));
+        let v = constrained(
+            F32,
+            &range(Some(Number::Int(-1)), Some(Number::Int(1)), true),
+        );
+        assert_eq!(
+            v,
+            json!({ "type": "number", "exclusiveMinimum": -1, "exclusiveMaximum": 1 })
+        );
+        // One beyond it does not.
+        for exclusive in [false, true] {
+            let v = constrained(
+                F32,
+                &range(
+                    Some(Number::Float(-1e39)),
+                    Some(Number::Float(1e39)),
+                    exclusive,
+                ),
+            );
+            assert_eq!(v, type_json_schema(F32), "exclusive: {exclusive}");
+        }
+        // Integers: an exclusive bound on the type's own bound replaces it.
+        let u8_schema = TypeSchema::Integer { min: 0, max: 255 };
+        let v = constrained(u8_schema, &range(Some(Number::Int(0)), None, true));
+        assert_eq!(
+            v,
+            json!({ "type": "integer", "exclusiveMinimum": 0, "maximum": 255 })
+        );
+        let v = constrained(u8_schema, &range(None, Some(Number::Int(300)), false));
+        assert_eq!(
+            v,
+            json!({ "type": "integer", "minimum": 0, "maximum": 255 })
+        );
     }
 }

@@ -35,7 +35,7 @@ macro_rules! ints {
 ints!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize);
 
 macro_rules! floats {
-    ($($t:ty)*) => {$(
+    ($($t:ident: $f32:literal),*) => {$(
         impl Payload for $t {
             /// JSON has no NaN or infinity (serde_json writes them as `null`),
             /// so a non-finite float cannot be sent faithfully.
@@ -45,12 +45,12 @@ macro_rules! floats {
                 }
             }
             fn describe() -> TypeSchema {
-                TypeSchema::Float
+                TypeSchema::Float { f32: $f32 }
             }
         }
     )*};
 }
-floats!(f32 f64);
+floats!(f32: true, f64: false);
 
 impl Payload for serde_json::Value {
     fn check(&self, _: &mut Checker) {}

@@ -1,5 +1,18 @@
 //! The static description of an event: name, docs, fields, types and
-//! constraints. JSON Schema and TypeScript are produced from it.
+//! constraints. JSON Schema and TypeScript are produced from it, and decoding
+//! walks it to report every issue of a payload that does not deserialize.
+//!
+//! A [`TypeSchema`] says what the wire holds and, where the Rust type is
+//! narrower than JSON, how far: an integer carries its type's bounds, a float
+//! whether it is an `f32`.
+//!
+//! ```
+//! use continuum_runtime::{Payload, TypeSchema};
+//!
+//! assert!(matches!(<f32 as Payload>::describe(), TypeSchema::Float { f32: true }));
+//! assert!(matches!(<f64 as Payload>::describe(), TypeSchema::Float { f32: false }));
+//! assert!(matches!(<u8 as Payload>::describe(), TypeSchema::Integer { min: 0, max: 255 }));
+//! ```
 
 use crate::constraints::Pattern;
 
@@ -17,8 +30,19 @@ pub enum TypeSchema {
         /// The largest value the Rust type holds.
         max: u128,
     },
-    /// A floating-point number.
-    Float,
+    /// A floating-point number: an `f64`, or an `f32` when `f32` is set.
+    ///
+    /// Every finite JSON number fits an `f64`. An `f32` holds less: a number
+    /// fits when it rounds to a finite `f32`, that is when its magnitude is
+    /// below 3.4028235677973366e38 (halfway between `f32::MAX` and 2^128), so
+    /// `1e39` is refused while `3.4028235e38` (`f32::MAX` as written) is not.
+    /// Decoding reports a number beyond that as a `type` issue, as it does an
+    /// integer outside its Rust type, and the JSON Schema export bounds the
+    /// field with it.
+    Float {
+        /// Whether the Rust type is `f32` (else `f64`).
+        f32: bool,
+    },
     /// Any JSON value (`serde_json::Value`).
     Any,
     /// `null` or the inner type.

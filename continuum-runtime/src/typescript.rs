@@ -118,7 +118,7 @@ impl Writer {
         match ty {
             TypeSchema::Bool => "boolean".into(),
             TypeSchema::String => "string".into(),
-            TypeSchema::Integer { .. } | TypeSchema::Float => "number".into(),
+            TypeSchema::Integer { .. } | TypeSchema::Float { .. } => "number".into(),
             TypeSchema::Any => "unknown".into(),
             TypeSchema::Null => "null".into(),
             TypeSchema::Option(inner) => format!("{} | null", self.ty(inner())),
