@@ -26,6 +26,10 @@
 //! Every run prints a human summary on stderr and one JSON object on stdout (and
 //! appends it to `--json FILE`); `report` turns such a file into the table of
 //! medians, spreads and continuum/baseline ratios.
+//!
+//! `LOADGEN_TRACE=FILE` (fanout) also writes one CSV line per event: its send time,
+//! the POST's response time, and its deliveries' min/median/p99/max latency, to tell
+//! a slow sweep from a few stalled events.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -186,6 +190,15 @@ struct Shared {
     per_sub: Vec<AtomicU64>,
     connect_gate: Semaphore,
     all_connected: tokio::sync::Notify,
+    /// `LOADGEN_TRACE`: every delivery as (send time, latency µs), and every
+    /// POST as (send time, response time µs), for a per-event report.
+    trace: Option<Trace>,
+}
+
+#[derive(Default)]
+struct Trace {
+    deliveries: Vec<Mutex<Vec<(u64, u64)>>>,
+    posts: Mutex<Vec<(u64, u64)>>,
 }
 
 impl Shared {
@@ -197,6 +210,44 @@ impl Shared {
             .unwrap_or_else(|e| e.into_inner());
         sample.get_or_insert(why);
     }
+}
+
+/// One line per event: send time (ms since the first POST), the POST's
+/// response time, and the event's deliveries: count, min, median, p99, max
+/// latency (µs).
+fn write_trace(t: &Trace, start_ns: u64, path: &std::path::Path) -> Result<(), Error> {
+    let mut per_event: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for shard in &t.deliveries {
+        for &(sent, us) in shard.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            per_event.entry(sent).or_default().push(us);
+        }
+    }
+    let posts: BTreeMap<u64, u64> = t
+        .posts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    let mut out = String::from("sent_ms,post_us,count,min_us,p50_us,p99_us,max_us\n");
+    for (sent, mut v) in per_event {
+        v.sort_unstable();
+        let q = |f: f64| v[((v.len() - 1) as f64 * f) as usize];
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            out,
+            "{:.3},{},{},{},{},{},{}",
+            sent.saturating_sub(start_ns) as f64 / 1e6,
+            posts.get(&sent).copied().unwrap_or(0),
+            v.len(),
+            v[0],
+            q(0.5),
+            q(0.99),
+            v[v.len() - 1]
+        );
+    }
+    std::fs::write(path, out)?;
+    Ok(())
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -243,7 +294,16 @@ async fn subscriber_inner(
                 Frame::Event {
                     kind: Kind::Tick,
                     sent_ns,
-                } => latencies.push(now.saturating_sub(sent_ns.unwrap_or(now)) / 1000),
+                } => {
+                    let sent = sent_ns.unwrap_or(now);
+                    latencies.push(now.saturating_sub(sent) / 1000);
+                    if let Some(t) = &shared.trace {
+                        t.deliveries[idx % SHARDS]
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((sent, now.saturating_sub(sent) / 1000));
+                    }
+                }
                 Frame::Event {
                     kind: Kind::Reset, ..
                 } => resets += 1,
@@ -294,9 +354,10 @@ async fn publisher(
     opts: Arc<Opts>,
     next_batch: Arc<AtomicU64>,
     start: tokio::time::Instant,
+    shared: Arc<Shared>,
 ) -> PubStats {
     let mut stats = PubStats::default();
-    if let Err(e) = publisher_inner(&opts, &next_batch, start, &mut stats).await {
+    if let Err(e) = publisher_inner(&opts, &next_batch, start, &mut stats, &shared).await {
         stats.errors += 1;
         stats.error_sample = Some(e.to_string());
     }
@@ -308,6 +369,7 @@ async fn publisher_inner(
     next_batch: &AtomicU64,
     start: tokio::time::Instant,
     stats: &mut PubStats,
+    shared: &Shared,
 ) -> Result<(), Error> {
     let sock = TcpStream::connect(opts.addr).await?;
     sock.set_nodelay(true)?;
@@ -352,6 +414,13 @@ async fn publisher_inner(
         let resp = sender.send_request(req).await?;
         let status = resp.status().as_u16();
         resp.into_body().collect().await?;
+        if let Some(t) = &shared.trace {
+            let rtt = now_ns().saturating_sub(sent_ns) / 1000;
+            t.posts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((sent_ns, rtt));
+        }
         *stats.statuses.entry(status).or_default() += 1;
         stats.sent += count;
         if status == 202 {
@@ -415,6 +484,10 @@ fn new_shared(opts: &Opts) -> Arc<Shared> {
         per_sub: (0..opts.subs).map(|_| AtomicU64::new(0)).collect(),
         connect_gate: Semaphore::new(opts.connect_concurrency),
         all_connected: tokio::sync::Notify::new(),
+        trace: std::env::var_os("LOADGEN_TRACE").map(|_| Trace {
+            deliveries: (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
+            posts: Mutex::new(Vec::new()),
+        }),
     })
 }
 
@@ -482,7 +555,14 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
     let start = tokio::time::Instant::now();
     let next_batch = Arc::new(AtomicU64::new(0));
     let pubs = (0..opts.publishers)
-        .map(|_| tokio::spawn(publisher(opts.clone(), next_batch.clone(), start)))
+        .map(|_| {
+            tokio::spawn(publisher(
+                opts.clone(),
+                next_batch.clone(),
+                start,
+                shared.clone(),
+            ))
+        })
         .collect::<Vec<_>>();
     let mut pub_stats = PubStats::default();
     for p in pubs {
@@ -542,6 +622,10 @@ async fn run_fanout(opts: Arc<Opts>) -> Result<Value, Error> {
     for shard in &shared.hist {
         let h = shard.lock().unwrap_or_else(|e| e.into_inner());
         let _ = hist.add(&*h);
+    }
+
+    if let (Some(t), Some(path)) = (&shared.trace, std::env::var_os("LOADGEN_TRACE")) {
+        write_trace(t, start_ns, std::path::Path::new(&path))?;
     }
 
     let mut m = base_record(&opts);
