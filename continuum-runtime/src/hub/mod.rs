@@ -520,11 +520,13 @@ impl Drop for TickerGuard {
 
 /// The hub's one background task: the shared heartbeat, and the wake pump.
 ///
-/// A publish hands the wakers of every waiting subscriber to this task
-/// (`Log::wake_all`), which feeds them to the scheduler a chunk at a time: a
-/// publisher never wakes thousands of tasks itself, and the run queue never
-/// holds every subscriber ahead of the next ingest request. Subscribers woken
-/// later in a pass find more events waiting and write them in one chunk.
+/// In a burst of publishes, a publish hands the wakers of every waiting
+/// subscriber to this task (`Log::wake_all`), which feeds them to the
+/// scheduler a chunk at a time: a publisher never wakes thousands of tasks
+/// itself, and the run queue never holds every subscriber ahead of the next
+/// ingest request. Subscribers woken later in a pass find more events waiting
+/// and write them in one chunk. A publish into a quiet hub wakes its
+/// subscribers itself, which is quicker when there is nothing to coalesce.
 async fn ticker(weak: Weak<Inner>, period: Duration) {
     enum Next {
         Tick,
