@@ -264,9 +264,20 @@ enum Parse {
     Request(Box<Parsed>),
 }
 
+/// The HTTP/2 connection preface (RFC 9113, section 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 /// Parse a request head; answered here are HTTP/1.1 `GET`s without a body
 /// and `POST`s with a `content-length` of at most `body_limit`.
 fn parse(buf: &[u8], body_limit: usize) -> Parse {
+    // The start of an HTTP/2 preface is read here until it is whole, under
+    // the header timeout. Handed to hyper earlier (httparse refuses it from
+    // `PRI * HTTP/2` on), it would wait in hyper-util's protocol detection,
+    // which reads until it has all 24 bytes with no timeout of its own: a
+    // client that sent 12 to 23 of them held the connection forever.
+    if buf.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(buf) {
+        return Parse::Partial;
+    }
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
@@ -626,6 +637,18 @@ mod tests {
             parse(b"GET /api/events HTTP/1.1\r\nHost", 1024),
             Parse::Partial
         ));
+    }
+
+    #[test]
+    fn a_partial_http2_preface_is_read_here_until_whole() {
+        for cut in 1..H2_PREFACE.len() {
+            assert!(
+                matches!(parse(&H2_PREFACE[..cut], 1024), Parse::Partial),
+                "{cut} bytes"
+            );
+        }
+        assert!(matches!(parse(H2_PREFACE, 1024), Parse::Other));
+        assert!(matches!(parse(b"PRI * HTTP/2.0\r\nX", 1024), Parse::Other));
     }
 
     /// What an idle subscriber's task holds inline (its future); measured
