@@ -69,6 +69,9 @@ pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default time shutdown waits for connections to finish before dropping them.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default HTTP/2 ping interval and ping-answer timeout of [`Server`].
+pub const DEFAULT_HTTP2_KEEP_ALIVE: Duration = Duration::from_secs(20);
+
 /// Bind `addr` and serve `hub` (HTTP/1.1 and h2c) until Ctrl-C or SIGTERM,
 /// then shut down gracefully, with [`Server`]'s default timeouts. `hub` is a
 /// [`Hub`](crate::Hub) or a configured [`HubService`] (e.g.
@@ -139,6 +142,7 @@ pub struct Server {
     header_read_timeout: Duration,
     write_stall_timeout: Duration,
     drain_timeout: Duration,
+    http2_keep_alive: Option<Duration>,
 }
 
 impl Server {
@@ -149,6 +153,7 @@ impl Server {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            http2_keep_alive: Some(DEFAULT_HTTP2_KEEP_ALIVE),
         }
     }
 
@@ -166,6 +171,16 @@ impl Server {
     /// fell behind, because nothing can be written to it.
     pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
         self.write_stall_timeout = timeout;
+        self
+    }
+
+    /// How often an HTTP/2 connection is pinged, and how long the peer has to
+    /// answer before the connection is closed (default 20 s; `None`: never).
+    /// HTTP/2 has no header-read timeout of its own: this is what closes a
+    /// client that sent the connection preface and then went silent, or a
+    /// peer that vanished without a FIN while its streams were idle.
+    pub fn http2_keep_alive(mut self, interval: Option<Duration>) -> Self {
+        self.http2_keep_alive = interval;
         self
     }
 
@@ -203,7 +218,13 @@ impl Server {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout);
-        builder.http2().timer(TokioTimer::new());
+        let mut http2 = builder.http2();
+        http2
+            .timer(TokioTimer::new())
+            .keep_alive_interval(self.http2_keep_alive);
+        if let Some(timeout) = self.http2_keep_alive {
+            http2.keep_alive_timeout(timeout);
+        }
 
         let shared = std::sync::Arc::new(h1::Shared {
             service: service.clone(),

@@ -1685,3 +1685,27 @@ async fn a_partial_http2_preface_is_closed_by_the_header_timeout() {
         );
     }
 }
+
+/// HTTP/2 has no header-read timeout: a client that sends the whole preface
+/// and then nothing is closed by the keep-alive ping going unanswered.
+#[tokio::test]
+async fn a_silent_http2_client_is_closed_by_the_keep_alive_ping() {
+    let interval = Duration::from_millis(300);
+    let server = start_with(Hub::builder(), move |hub| {
+        Server::new(hub).http2_keep_alive(Some(interval))
+    })
+    .await;
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let seen = run_case(server.addr, preface.to_vec(), Delivery::Open, 1).await;
+    assert!(
+        matches!(seen.end, End::Eof | End::Reset),
+        "{:?} after {:?}",
+        seen.end,
+        seen.elapsed
+    );
+    assert!(
+        seen.elapsed < interval * 10,
+        "closed after {:?}",
+        seen.elapsed
+    );
+}
