@@ -228,6 +228,12 @@ impl Case {
     }
 }
 
+/// A case sent in one write with the write side left open, answered with
+/// exactly `statuses`.
+fn open(name: impl Into<String>, bytes: impl Into<Vec<u8>>, statuses: &[u16]) -> Case {
+    Case::new(name, bytes, Delivery::Open).expect(statuses)
+}
+
 /// Random mutations of `bytes`: a byte replaced (often by a delimiter or a
 /// control byte), a bit flipped, a byte inserted or deleted, a slice
 /// repeated, a line ending changed.
@@ -302,54 +308,36 @@ fn hostile() -> Vec<Case> {
     };
     let mut cases = Vec::new();
     // Header abuse.
-    cases.push(
-        Case::new(
-            "no-colon",
-            "GET /api/events HTTP/1.1\r\nHost x\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "space-before-colon",
-            "GET /api/events HTTP/1.1\r\nHost : x\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "obs-fold",
-            "GET /api/events HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "nul-in-value",
-            "GET /api/events HTTP/1.1\r\nHost: x\0y\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "nul-in-name",
-            "GET /api/events HTTP/1.1\r\nHo\0st: x\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "nul-in-path",
-            "GET /api/ev\0ents HTTP/1.1\r\nHost: x\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
+    cases.push(open(
+        "no-colon",
+        "GET /api/events HTTP/1.1\r\nHost x\r\n\r\n",
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "space-before-colon",
+        "GET /api/events HTTP/1.1\r\nHost : x\r\n\r\n",
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "obs-fold",
+        "GET /api/events HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "nul-in-value",
+        "GET /api/events HTTP/1.1\r\nHost: x\0y\r\n\r\n",
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "nul-in-name",
+        "GET /api/events HTTP/1.1\r\nHo\0st: x\r\n\r\n",
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "nul-in-path",
+        "GET /api/ev\0ents HTTP/1.1\r\nHost: x\r\n\r\n",
+        &[REFUSED],
+    ));
     // No end of head: after hyper-util's protocol detection splits
     // the replayed bytes, hyper waits for one (as it does for any
     // head that arrives in pieces), then the header timeout closes.
@@ -358,72 +346,51 @@ fn hostile() -> Vec<Case> {
         "GET /api/events HTTP/1.1\rHost: x\r\r",
         Delivery::Open,
     ));
-    cases.push(
-        Case::new(
-            "non-utf8-path",
-            b"GET /api/events\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "non-utf8-value",
-            b"GET /nope HTTP/1.1\r\nHost: x\r\nX-Bin: \xff\xfe\x80\r\nConnection: close\r\n\r\n"
-                .to_vec(),
-            Delivery::Open,
-        )
-        .expect(&[404]),
-    );
-    cases.push(
-        Case::new(
-            "bare-lf-subscribe",
-            SUBSCRIBE.replace("\r\n", "\n"),
-            Delivery::Open,
-        )
-        .expect(&[200]),
-    );
-    cases.push(
-        Case::new(
-            "bare-lf-post",
-            post_req(small, "Connection: close\r\n").replace("\r\n", "\n"),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "60-headers",
-            format!(
-                "GET /nope HTTP/1.1\r\n{}Connection: close\r\n\r\n",
-                "X-Dup: 1\r\n".repeat(60)
-            ),
-            Delivery::Open,
-        )
-        .expect(&[404]),
-    );
-    cases.push(
-        Case::new(
-            "200-headers",
-            format!(
-                "GET /api/events HTTP/1.1\r\n{}\r\n",
-                "X-Dup: 1\r\n".repeat(200)
-            ),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "9k-header",
-            format!(
-                "GET /nope HTTP/1.1\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
-                "a".repeat(9 * 1024)
-            ),
-            Delivery::Open,
-        )
-        .expect(&[404]),
-    );
+    cases.push(open(
+        "non-utf8-path",
+        b"GET /api/events\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "non-utf8-value",
+        b"GET /nope HTTP/1.1\r\nHost: x\r\nX-Bin: \xff\xfe\x80\r\nConnection: close\r\n\r\n"
+            .to_vec(),
+        &[404],
+    ));
+    cases.push(open(
+        "bare-lf-subscribe",
+        SUBSCRIBE.replace("\r\n", "\n"),
+        &[200],
+    ));
+    cases.push(open(
+        "bare-lf-post",
+        post_req(small, "Connection: close\r\n").replace("\r\n", "\n"),
+        &[202],
+    ));
+    cases.push(open(
+        "60-headers",
+        format!(
+            "GET /nope HTTP/1.1\r\n{}Connection: close\r\n\r\n",
+            "X-Dup: 1\r\n".repeat(60)
+        ),
+        &[404],
+    ));
+    cases.push(open(
+        "200-headers",
+        format!(
+            "GET /api/events HTTP/1.1\r\n{}\r\n",
+            "X-Dup: 1\r\n".repeat(200)
+        ),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "9k-header",
+        format!(
+            "GET /nope HTTP/1.1\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+            "a".repeat(9 * 1024)
+        ),
+        &[404],
+    ));
     // Answered before it is all read: the close may reset the socket.
     cases.push(Case::new(
         "500k-header",
@@ -433,250 +400,175 @@ fn hostile() -> Vec<Case> {
         ),
         Delivery::Whole,
     ));
-    cases.push(
-        Case::new(
-            "70k-uri",
-            format!("GET /api/events?{} HTTP/1.1\r\n\r\n", "a".repeat(70 * 1024)),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "duplicate-host-and-origin",
-            "GET /api/events HTTP/1.1\r\nHost: a\r\nHost: b\r\nOrigin: https://app.example\r\n\
+    cases.push(open(
+        "70k-uri",
+        format!("GET /api/events?{} HTTP/1.1\r\n\r\n", "a".repeat(70 * 1024)),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "duplicate-host-and-origin",
+        "GET /api/events HTTP/1.1\r\nHost: a\r\nHost: b\r\nOrigin: https://app.example\r\n\
              Origin: https://evil.example\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[200]),
-    );
+        &[200],
+    ));
     // Request line abuse.
-    cases.push(
-        Case::new(
-            "lowercase-method",
-            "get /api/events HTTP/1.1\r\nConnection: close\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[405]),
-    );
-    cases.push(
-        Case::new(
-            "double-space",
-            "GET  /api/events HTTP/1.1\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
+    cases.push(open(
+        "lowercase-method",
+        "get /api/events HTTP/1.1\r\nConnection: close\r\n\r\n",
+        &[405],
+    ));
+    cases.push(open(
+        "double-space",
+        "GET  /api/events HTTP/1.1\r\n\r\n",
+        &[REFUSED],
+    ));
     cases.push(
         Case::new("no-version", "GET /api/events\r\n\r\n", Delivery::Open).expect(&[REFUSED]),
     );
-    cases.push(
-        Case::new(
-            "http-1.2",
-            "GET /api/events HTTP/1.2\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
+    cases.push(open(
+        "http-1.2",
+        "GET /api/events HTTP/1.2\r\n\r\n",
+        &[REFUSED],
+    ));
     cases.push(Case::new(
         "http-0.9",
         "GET /api/events\r\n",
         Delivery::Whole,
     ));
-    cases.push(
-        Case::new(
-            "http-1.0-get",
-            "GET /api/events HTTP/1.0\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[200]),
-    );
-    cases.push(
-        Case::new(
-            "http-1.0-post",
-            post_req(small, "").replace("HTTP/1.1", "HTTP/1.0"),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "absolute-form",
-            "GET http://127.0.0.1/api/events HTTP/1.1\r\nHost: x\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[200]),
-    );
-    cases.push(
-        Case::new(
-            "asterisk-form",
-            "GET * HTTP/1.1\r\nConnection: close\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[404]),
-    );
-    cases.push(
-        Case::new(
-            "options",
-            "OPTIONS /api/events HTTP/1.1\r\nOrigin: https://app.example\r\n\
+    cases.push(open(
+        "http-1.0-get",
+        "GET /api/events HTTP/1.0\r\n\r\n",
+        &[200],
+    ));
+    cases.push(open(
+        "http-1.0-post",
+        post_req(small, "").replace("HTTP/1.1", "HTTP/1.0"),
+        &[202],
+    ));
+    cases.push(open(
+        "absolute-form",
+        "GET http://127.0.0.1/api/events HTTP/1.1\r\nHost: x\r\n\r\n",
+        &[200],
+    ));
+    cases.push(open(
+        "asterisk-form",
+        "GET * HTTP/1.1\r\nConnection: close\r\n\r\n",
+        &[404],
+    ));
+    cases.push(open(
+        "options",
+        "OPTIONS /api/events HTTP/1.1\r\nOrigin: https://app.example\r\n\
              Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[204]),
-    );
+        &[204],
+    ));
     cases.push(Case::new(
         "upgrade-h2c",
         "GET /api/events HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\
              HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
         Delivery::Whole,
     ));
-    cases.push(
-        Case::new(
-            "leading-blank-lines",
-            format!("\r\n\n{SUBSCRIBE}"),
-            Delivery::Open,
-        )
-        .expect(&[200]),
-    );
+    cases.push(open(
+        "leading-blank-lines",
+        format!("\r\n\n{SUBSCRIBE}"),
+        &[200],
+    ));
     cases.push(Case::new("empty-lines-only", "\r\n\r\n\r\n", Delivery::Whole).expect(&[]));
     cases.push(Case::new("connect-and-close", "", Delivery::Whole).expect(&[]));
     // Content-Length abuse.
-    cases.push(
-        Case::new(
-            "cl-huge",
-            format!(
-                "{}Content-Length: 99999999999999999999\r\n\r\n{ev}",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-u64-max",
-            format!(
-                "{}Content-Length: 18446744073709551615\r\n\r\n{ev}",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-over-limit",
-            format!("{}Content-Length: 9007199254740993\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[413]),
-    );
+    cases.push(open(
+        "cl-huge",
+        format!(
+            "{}Content-Length: 99999999999999999999\r\n\r\n{ev}",
+            head("")
+        ),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-u64-max",
+        format!(
+            "{}Content-Length: 18446744073709551615\r\n\r\n{ev}",
+            head("")
+        ),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-over-limit",
+        format!("{}Content-Length: 9007199254740993\r\n\r\n{ev}", head("")),
+        &[413],
+    ));
     cases.push(Case::new(
         "cl-over-fast-path",
         format!("{}Content-Length: 100000\r\n\r\n{ev}", head("")),
         Delivery::Whole,
     ));
-    cases.push(
-        Case::new(
-            "cl-negative",
-            format!("{}Content-Length: -1\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-plus",
-            format!("{}Content-Length: +{n}\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-hex",
-            format!("{}Content-Length: 0x{n:x}\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-empty",
-            format!("{}Content-Length:\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-list",
-            format!("{}Content-Length: {n}, {n}\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-inner-space",
-            format!("{}Content-Length: 1 {n}\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-duplicate-same",
-            format!(
-                "{}Content-Length: {n}\r\nContent-Length: {n}\r\nConnection: close\r\n\r\n{ev}",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "cl-duplicate-different",
-            format!(
-                "{}Content-Length: {n}\r\nContent-Length: {}\r\n\r\n{ev}",
-                head(""),
-                n - 1
-            ),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "cl-leading-zeros",
-            format!(
-                "{}Content-Length: 000{n}\r\nConnection: close\r\n\r\n{ev}",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "cl-padded",
-            format!(
-                "{}Content-Length: \t {n} \t\r\nConnection: close\r\n\r\n{ev}",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "cl-short-then-garbage",
-            format!("{}Content-Length: {}\r\n\r\n{ev}", head(""), n - 3),
-            Delivery::Open,
-        )
-        .expect(&[400, 400]),
-    );
+    cases.push(open(
+        "cl-negative",
+        format!("{}Content-Length: -1\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-plus",
+        format!("{}Content-Length: +{n}\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-hex",
+        format!("{}Content-Length: 0x{n:x}\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-empty",
+        format!("{}Content-Length:\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-list",
+        format!("{}Content-Length: {n}, {n}\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-inner-space",
+        format!("{}Content-Length: 1 {n}\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-duplicate-same",
+        format!(
+            "{}Content-Length: {n}\r\nContent-Length: {n}\r\nConnection: close\r\n\r\n{ev}",
+            head("")
+        ),
+        &[202],
+    ));
+    cases.push(open(
+        "cl-duplicate-different",
+        format!(
+            "{}Content-Length: {n}\r\nContent-Length: {}\r\n\r\n{ev}",
+            head(""),
+            n - 1
+        ),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "cl-leading-zeros",
+        format!(
+            "{}Content-Length: 000{n}\r\nConnection: close\r\n\r\n{ev}",
+            head("")
+        ),
+        &[202],
+    ));
+    cases.push(open(
+        "cl-padded",
+        format!(
+            "{}Content-Length: \t {n} \t\r\nConnection: close\r\n\r\n{ev}",
+            head("")
+        ),
+        &[202],
+    ));
+    cases.push(open(
+        "cl-short-then-garbage",
+        format!("{}Content-Length: {}\r\n\r\n{ev}", head(""), n - 3),
+        &[400, 400],
+    ));
     cases.push(Case::new(
         "cl-long-swallows-next",
         format!(
@@ -691,95 +583,68 @@ fn hostile() -> Vec<Case> {
         format!("GET /api/events HTTP/1.1\r\nContent-Length: {n}\r\n\r\n{ev}"),
         Delivery::Whole,
     ));
-    cases.push(
-        Case::new(
-            "post-no-length",
-            format!("{}\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[400, 400]),
-    );
+    cases.push(open(
+        "post-no-length",
+        format!("{}\r\n{ev}", head("")),
+        &[400, 400],
+    ));
     // Transfer-Encoding abuse.
-    cases.push(
-        Case::new(
-            "te-and-cl",
-            format!(
-                "{}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n\
+    cases.push(open(
+        "te-and-cl",
+        format!(
+            "{}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n\
                  {n:x}\r\n{ev}\r\n0\r\n\r\n",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "cl-and-te",
-            format!(
-                "{}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n\
+            head("")
+        ),
+        &[202],
+    ));
+    cases.push(open(
+        "cl-and-te",
+        format!(
+            "{}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n\
                  {n:x}\r\n{ev}\r\n0\r\n\r\n",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "te-chunked",
-            format!(
-                "{}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+            head("")
+        ),
+        &[202],
+    ));
+    cases.push(open(
+        "te-chunked",
+        format!(
+            "{}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
                  5\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
-                head(""),
-                &ev[..5],
-                n - 5,
-                &ev[5..]
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "te-gzip",
-            format!("{}Transfer-Encoding: gzip\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "te-chunked-not-last",
-            format!("{}Transfer-Encoding: chunked, gzip\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "te-obfuscated",
-            format!("{}Transfer-Encoding: xchunked\r\n\r\n{ev}", head("")),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "te-http-1.0",
-            format!("{}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", head(""))
-                .replace("HTTP/1.1", "HTTP/1.0"),
-            Delivery::Open,
-        )
-        .expect(&[REFUSED]),
-    );
-    cases.push(
-        Case::new(
-            "te-on-get",
-            "GET /api/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-            Delivery::Open,
-        )
-        .expect(&[200]),
-    );
+            head(""),
+            &ev[..5],
+            n - 5,
+            &ev[5..]
+        ),
+        &[202],
+    ));
+    cases.push(open(
+        "te-gzip",
+        format!("{}Transfer-Encoding: gzip\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "te-chunked-not-last",
+        format!("{}Transfer-Encoding: chunked, gzip\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "te-obfuscated",
+        format!("{}Transfer-Encoding: xchunked\r\n\r\n{ev}", head("")),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "te-http-1.0",
+        format!("{}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", head(""))
+            .replace("HTTP/1.1", "HTTP/1.0"),
+        &[REFUSED],
+    ));
+    cases.push(open(
+        "te-on-get",
+        "GET /api/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        &[200],
+    ));
     for (name, size) in [
         ("chunk-size-bad", "zz"),
         ("chunk-size-negative", "-1"),
@@ -803,71 +668,56 @@ fn hostile() -> Vec<Case> {
         ),
         Delivery::Whole,
     ));
-    cases.push(
-        Case::new(
-            "chunk-ext-and-trailer",
-            format!(
-                "{}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+    cases.push(open(
+        "chunk-ext-and-trailer",
+        format!(
+            "{}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
              {n:x};name=value\r\n{ev}\r\n0\r\nX-Trailer: 1\r\n\r\n",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
+            head("")
+        ),
+        &[202],
+    ));
     // Smuggling shapes: what follows a request answered here must be framed
     // as hyper frames it.
-    cases.push(
-        Case::new(
-            "smuggle-cl-then-te-request",
-            format!(
-                "{}Content-Length: {}\r\n\r\n{small}POST /api/events HTTP/1.1\r\n\
+    cases.push(open(
+        "smuggle-cl-then-te-request",
+        format!(
+            "{}Content-Length: {}\r\n\r\n{small}POST /api/events HTTP/1.1\r\n\
                  Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\
                  Connection: close\r\n\r\n{:x}\r\n{ev}\r\n0\r\n\r\n",
-                head(""),
-                small.len(),
-                n
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202, 202]),
-    );
-    cases.push(
-        Case::new(
-            "smuggle-get-then-expect",
-            format!(
-                "GET /nope HTTP/1.1\r\n\r\n{}Content-Length: {n}\r\nExpect: 100-continue\r\n\
+            head(""),
+            small.len(),
+            n
+        ),
+        &[202, 202],
+    ));
+    cases.push(open(
+        "smuggle-get-then-expect",
+        format!(
+            "GET /nope HTTP/1.1\r\n\r\n{}Content-Length: {n}\r\nExpect: 100-continue\r\n\
                  Connection: close\r\n\r\n{ev}",
-                head("")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[404, 202]),
-    );
-    cases.push(
-        Case::new(
-            "pipelined-post-close-then-more",
-            format!(
-                "{}{}",
-                post_req(small, "Connection: close\r\n"),
-                post_req(&progress_body("after-close", 9), "")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202]),
-    );
-    cases.push(
-        Case::new(
-            "pipelined-posts-then-bad",
-            format!(
-                "{}{}GARBAGE\r\n\r\n",
-                post_req(small, ""),
-                post_req(small, "")
-            ),
-            Delivery::Open,
-        )
-        .expect(&[202, 202, 400]),
-    );
+            head("")
+        ),
+        &[404, 202],
+    ));
+    cases.push(open(
+        "pipelined-post-close-then-more",
+        format!(
+            "{}{}",
+            post_req(small, "Connection: close\r\n"),
+            post_req(&progress_body("after-close", 9), "")
+        ),
+        &[202],
+    ));
+    cases.push(open(
+        "pipelined-posts-then-bad",
+        format!(
+            "{}{}GARBAGE\r\n\r\n",
+            post_req(small, ""),
+            post_req(small, "")
+        ),
+        &[202, 202, 400],
+    ));
     // Many tiny writes of the valid templates.
     for t in templates("tiny") {
         cases.push(Case::new(
@@ -878,22 +728,16 @@ fn hostile() -> Vec<Case> {
     }
     // Slow and partial heads: the header timeout must close them.
     cases.push(Case::new("silent", "", Delivery::Open).expect(&[]));
-    cases.push(
-        Case::new(
-            "partial-head",
-            "GET /api/events HTTP/1.1\r\nHost: x\r\n",
-            Delivery::Open,
-        )
-        .expect(&[]),
-    );
-    cases.push(
-        Case::new(
-            "partial-head-after-answer",
-            "GET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /api/ev",
-            Delivery::Open,
-        )
-        .expect(&[404]),
-    );
+    cases.push(open(
+        "partial-head",
+        "GET /api/events HTTP/1.1\r\nHost: x\r\n",
+        &[],
+    ));
+    cases.push(open(
+        "partial-head-after-answer",
+        "GET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /api/ev",
+        &[404],
+    ));
     cases.push(
         Case::new(
             "partial-body",
@@ -902,26 +746,20 @@ fn hostile() -> Vec<Case> {
         )
         .expect(&[]),
     );
-    cases.push(
-        Case::new(
-            "partial-head-over-8k",
-            format!(
-                "GET /api/events HTTP/1.1\r\nX-Big: {}",
-                "b".repeat(9 * 1024)
-            ),
-            Delivery::Open,
-        )
-        .expect(&[]),
-    );
+    cases.push(open(
+        "partial-head-over-8k",
+        format!(
+            "GET /api/events HTTP/1.1\r\nX-Big: {}",
+            "b".repeat(9 * 1024)
+        ),
+        &[],
+    ));
     for cut in [3, 8, 12, 16, 18, 22] {
-        cases.push(
-            Case::new(
-                format!("partial-h2-preface-{cut}"),
-                &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..cut],
-                Delivery::Open,
-            )
-            .expect(&[]),
-        );
+        cases.push(open(
+            format!("partial-h2-preface-{cut}"),
+            &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..cut],
+            &[],
+        ));
     }
     cases.push(
         Case::new(

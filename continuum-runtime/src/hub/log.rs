@@ -291,7 +291,7 @@ impl Log {
             }
             // While the pump is busy with a batch (`pump` taken), later
             // wakers queue behind it in order.
-            let pump_busy = w.pump_running && (w.pump.is_none() || !w.pending.is_empty());
+            let pump_busy = w.pump.is_none() || !w.pending.is_empty();
             if w.pump_running && (burst || pump_busy) {
                 let waiters = &mut *w;
                 if waiters.pending.is_empty() {
