@@ -515,6 +515,12 @@ pub(crate) struct SerdeContainer {
     pub(crate) has_rename_all: bool,
     pub(crate) deny_unknown_fields: bool,
     pub(crate) default: bool,
+    /// `tag = "…"`, with the literal (errors on a struct point at it).
+    pub(crate) tag: Option<LitStr>,
+    /// `content = "…"`.
+    pub(crate) content: Option<LitStr>,
+    /// `rename_all_fields = "…"` (an enum's struct variants' fields).
+    pub(crate) rename_all_fields: Option<RenameRule>,
 }
 
 /// What the user's `#[serde(…)]` on a field or variant says.
@@ -523,6 +529,14 @@ pub(crate) struct SerdeField {
     pub(crate) rename: Option<String>,
     pub(crate) skip: bool,
     pub(crate) default: bool,
+    /// The user decides how it is written (`with`, `serialize_with`,
+    /// `skip_serializing`): generated code leaves it alone.
+    pub(crate) own_serialize: bool,
+    /// The user decides how it is read (`with`, `deserialize_with`).
+    pub(crate) own_deserialize: bool,
+    /// On a variant: `rename_all = "…"` for its fields.
+    pub(crate) rename_all: Option<RenameRule>,
+    pub(crate) has_rename_all: bool,
 }
 
 /// Skip an attribute value we do not interpret (serde checks it itself).
@@ -566,9 +580,7 @@ fn one_name(
 /// Shapes serde can produce that an event schema cannot describe.
 const UNSUPPORTED_CONTAINER: &[&str] = &[
     "transparent",
-    "tag",
     "untagged",
-    "content",
     "from",
     "try_from",
     "into",
@@ -596,6 +608,16 @@ pub(crate) fn serde_container(cx: &Ctxt, attrs: &[Attribute]) -> SerdeContainer 
                     out.default = true;
                     skip_meta(&meta)?;
                 }
+                "tag" => out.tag = Some(meta.value()?.parse()?),
+                "content" => out.content = Some(meta.value()?.parse()?),
+                "rename_all_fields" => {
+                    if let Some((name, span)) = one_name(cx, &meta, "rename_all_fields")? {
+                        match RenameRule::from_str(&name) {
+                            Some(rule) => out.rename_all_fields = Some(rule),
+                            None => cx.error(span, format!("unknown `rename_all_fields` rule `{name}`{}", did_you_mean(&name, RULE_NAMES))),
+                        }
+                    }
+                }
                 k if UNSUPPORTED_CONTAINER.contains(&k) => {
                     cx.error(
                         meta.path.span(),
@@ -618,7 +640,33 @@ pub(crate) fn serde_field(cx: &Ctxt, attrs: &[Attribute]) -> SerdeField {
             let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
             match key.as_str() {
                 "rename" => out.rename = one_name(cx, &meta, "rename")?.map(|(n, _)| n),
+                "rename_all" => {
+                    out.has_rename_all = true;
+                    if let Some((name, span)) = one_name(cx, &meta, "rename_all")? {
+                        match RenameRule::from_str(&name) {
+                            Some(rule) => out.rename_all = Some(rule),
+                            None => cx.error(span, format!("unknown `rename_all` rule `{name}`{}", did_you_mean(&name, RULE_NAMES))),
+                        }
+                    }
+                }
                 "skip" | "skip_deserializing" => out.skip = true,
+                "with" => {
+                    out.own_serialize = true;
+                    out.own_deserialize = true;
+                    skip_meta(&meta)?;
+                }
+                "serialize_with" | "skip_serializing" => {
+                    out.own_serialize = true;
+                    skip_meta(&meta)?;
+                }
+                "deserialize_with" => {
+                    out.own_deserialize = true;
+                    skip_meta(&meta)?;
+                }
+                "untagged" | "other" => cx.error(
+                    meta.path.span(),
+                    format!("`#[serde({key})]` on a variant is not supported on Continuum payloads: the schema could not tell which variant a value is; give every variant a name"),
+                ),
                 "default" => {
                     out.default = true;
                     skip_meta(&meta)?;

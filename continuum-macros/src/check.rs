@@ -145,10 +145,17 @@ fn classify(ty: &Type) -> Class<'_> {
                 | "u128" | "usize" => Class::Int,
                 "f32" | "f64" => Class::Float,
                 "bool" => Class::Bool,
-                "Vec" | "VecDeque" => Class::Seq(args.first().copied()),
+                "Vec" | "VecDeque" | "HashSet" | "BTreeSet" => Class::Seq(args.first().copied()),
                 "HashMap" | "BTreeMap" => Class::Map(args.get(1).copied()),
+                "Cow"
+                    if args
+                        .first()
+                        .is_some_and(|t| matches!(t, Type::Path(p) if p.path.is_ident("str"))) =>
+                {
+                    Class::Str
+                }
                 // Constraints see through these to the value inside.
-                "Option" | "Box" => args.first().map_or(Class::Other, |t| classify(t)),
+                "Option" | "Box" | "Arc" => args.first().map_or(Class::Other, |t| classify(t)),
                 _ => Class::Other,
             }
         }
@@ -278,6 +285,59 @@ pub(crate) fn constraints(cx: &Ctxt, ty: Option<&Type>, constraints: &[Constrain
             },
         }
     }
+}
+
+/// Whether the type is one of the standard types whose `Serialize` and
+/// `Deserialize` are known to agree with `Payload` (`String`, numbers,
+/// `Vec<String>`, …), by name, as serde reads types. Generated serde code
+/// reads and writes every other field through `Payload`'s own methods, so
+/// a field type that is not a `Payload` gives one error, about `Payload`,
+/// and not one per serde trait besides.
+pub(crate) fn is_standard(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            if segs == ["serde_json", "Value"] {
+                return true;
+            }
+            let Some(seg) = p.path.segments.last() else {
+                return false;
+            };
+            let args = generic_args(seg);
+            match (seg.ident.to_string().as_str(), args.as_slice()) {
+                (
+                    "String" | "bool" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8"
+                    | "u16" | "u32" | "u64" | "u128" | "usize" | "f32" | "f64",
+                    [],
+                ) => true,
+                ("Vec" | "VecDeque" | "Option" | "Box", [inner]) => is_standard(inner),
+                ("HashMap" | "BTreeMap", [key, value]) => {
+                    matches!(key, Type::Path(k) if k.path.is_ident("String")) && is_standard(value)
+                }
+                _ => false,
+            }
+        }
+        Type::Paren(p) => is_standard(&p.elem),
+        Type::Group(g) => is_standard(&g.elem),
+        _ => false,
+    }
+}
+
+/// Whether `Self` appears in the type.
+pub(crate) fn mentions_self(ty: &Type) -> bool {
+    fn walk(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "Self",
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream())
 }
 
 /// Whether the type is `Option<…>` (serde then treats a missing field as `None`).

@@ -8,10 +8,10 @@ use syn::{LitStr, Path, Type};
 
 use crate::attr::{Bound, Constraint, ConstraintKind, Num};
 use crate::check::ty_span;
-use crate::model::{Model, Shape};
+use crate::model::{Field, Model, Shape, VariantKind};
 
 /// `#krate::__private`.
-fn private(krate: &Path) -> TokenStream {
+pub(crate) fn private(krate: &Path) -> TokenStream {
     quote!(#krate::__private)
 }
 
@@ -42,7 +42,7 @@ pub(crate) fn serde_attrs(m: &Model, remote: Option<&syn::Ident>) -> TokenStream
     let fields_or_variants = !matches!(m.shape, Shape::Unit);
     let rename = (m.add_rename_all && fields_or_variants)
         .then(|| quote!(#[serde(rename_all = "camelCase")]));
-    let deny = (m.add_deny && matches!(m.shape, Shape::Named(_)))
+    let deny = (m.add_deny && matches!(m.shape, Shape::Named(_) | Shape::Tagged(_)))
         .then(|| quote!(#[serde(deny_unknown_fields)]));
     quote! {
         #[derive(#p::serde::Serialize, #p::serde::Deserialize)]
@@ -50,6 +50,83 @@ pub(crate) fn serde_attrs(m: &Model, remote: Option<&syn::Ident>) -> TokenStream
         #remote
         #rename
         #deny
+    }
+}
+
+/// Where a field whose type is not a `Payload` is reported: the innermost
+/// type that is not a standard container (`Opaque` in `Vec<Opaque>`).
+pub(crate) fn payload_span(ty: &Type) -> proc_macro2::Span {
+    if let Type::Path(p) = ty {
+        if let Some(seg) = p.path.segments.last() {
+            let args: Vec<&Type> = match &seg.arguments {
+                syn::PathArguments::AngleBracketed(a) => a
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let inner = match (seg.ident.to_string().as_str(), args.as_slice()) {
+                (
+                    "Vec" | "VecDeque" | "Option" | "Box" | "Arc" | "HashSet" | "BTreeSet",
+                    [inner, ..],
+                ) => Some(*inner),
+                ("HashMap" | "BTreeMap", [_, value, ..]) => Some(*value),
+                _ => None,
+            };
+            return match inner {
+                Some(inner) if !crate::check::is_standard(inner) => payload_span(inner),
+                _ => seg.ident.span(),
+            };
+        }
+    }
+    match ty {
+        Type::Array(a) if !crate::check::is_standard(&a.elem) => payload_span(&a.elem),
+        Type::Paren(p) => payload_span(&p.elem),
+        Type::Group(g) => payload_span(&g.elem),
+        _ => ty_span(ty),
+    }
+}
+
+/// `#[serde(serialize_with/deserialize_with = "<T as Payload>::…")]` for a
+/// field read and written through `Payload` (see `check::is_standard`), and
+/// `#[serde(default)]` for such an `Option`. The paths carry the span of
+/// [`payload_fn`], so a type that is not a `Payload` is one error there.
+pub(crate) fn via_attrs(krate: &Path, f: &Field) -> TokenStream {
+    let span = payload_span(&f.ty);
+    let ty = quote::ToTokens::to_token_stream(&f.ty).to_string();
+    let payload = format!("<{ty} as {}::__private::Payload>", path_string(krate));
+    let mut out = TokenStream::new();
+    if f.via_serialize {
+        let path = LitStr::new(&format!("{payload}::__serialize"), span);
+        out.extend(quote!(#[serde(serialize_with = #path)]));
+    }
+    if f.via_deserialize {
+        let path = LitStr::new(&format!("{payload}::__deserialize"), span);
+        out.extend(quote!(#[serde(deserialize_with = #path)]));
+    }
+    if f.add_default {
+        out.extend(quote!(#[serde(default)]));
+    }
+    out
+}
+
+/// Add [`via_attrs`] to the fields of the user's struct (`#[continuum_event]`
+/// emits the struct itself, with serde's derives).
+pub(crate) fn annotate_fields(m: &Model, input: &mut syn::DeriveInput) {
+    let (Shape::Named(fields), syn::Data::Struct(s)) = (&m.shape, &mut input.data) else {
+        return;
+    };
+    for f in s.fields.iter_mut() {
+        if let Some(model) = fields.iter().find(|m| m.ident.as_ref() == f.ident.as_ref()) {
+            let attrs = via_attrs(&m.krate, model);
+            f.attrs.extend(
+                syn::parse::Parser::parse2(syn::Attribute::parse_outer, attrs).unwrap_or_default(),
+            );
+        }
     }
 }
 
@@ -229,11 +306,105 @@ fn constraint_check(
     }
 }
 
-fn lit(s: &str) -> LitStr {
+pub(crate) fn lit(s: &str) -> LitStr {
     LitStr::new(s, proc_macro2::Span::call_site())
 }
 
-/// `impl Payload` plus the static `StructSchema`/`EnumSchema` named `__CONTINUUM_SHAPE`.
+/// `<T as Payload>::check` or `::describe`, spanned where a missing
+/// `Payload` is reported: the same span as the serde paths of [`via_attrs`],
+/// so the one mistake reads as one error.
+pub(crate) fn payload_fn(p: &TokenStream, ty: &Type, f: &str) -> TokenStream {
+    let span = payload_span(ty);
+    let f = syn::Ident::new(f, span);
+    quote_spanned!(span=> <#ty as #p::Payload>::#f)
+}
+
+/// The run-time check of one field, `target` an expression of type `&T`:
+/// its own `Payload::check`, then its constraints, at its wire name (a
+/// newtype variant's value has none of its own).
+pub(crate) fn field_check(
+    p: &TokenStream,
+    f: &Field,
+    target: &TokenStream,
+    n: &mut usize,
+) -> TokenStream {
+    let ty = &f.ty;
+    let payload_check = payload_fn(p, ty, "check");
+    let constraints: Vec<_> = f
+        .constraints
+        .iter()
+        .map(|c| constraint_check(p, c, target, Some(ty), n))
+        .collect();
+    let body = quote! {
+        #payload_check(#target, __cx);
+        #(#constraints)*
+    };
+    if f.ident.is_none() {
+        return body;
+    }
+    let wire = lit(&f.wire);
+    quote! {
+        __cx.enter_field(#wire);
+        #body
+        __cx.leave();
+    }
+}
+
+/// The constraints of one field, as the schema describes them.
+pub(crate) fn field_constraints(p: &TokenStream, f: &Field, n: &mut usize) -> TokenStream {
+    let constraints: Vec<_> = f
+        .constraints
+        .iter()
+        .map(|c| constraint_schema(p, c, n))
+        .collect();
+    quote!(&[#(#constraints),*])
+}
+
+/// `StructSchema { … }` for named `fields`.
+pub(crate) fn struct_schema(
+    p: &TokenStream,
+    rust_name: &str,
+    docs: &str,
+    fields: &[Field],
+    deny: bool,
+    n: &mut usize,
+) -> TokenStream {
+    let (rust_name, docs) = (lit(rust_name), lit(docs));
+    let schemas: Vec<_> = fields
+        .iter()
+        .map(|f| {
+            let (wire, fdocs, required) = (lit(&f.wire), lit(&f.docs), f.required);
+            let describe = payload_fn(p, &f.ty, "describe");
+            let constraints = field_constraints(p, f, n);
+            quote! {
+                #p::FieldSchema { name: #wire, docs: #fdocs, ty: #describe, required: #required, constraints: #constraints }
+            }
+        })
+        .collect();
+    quote! {
+        #p::StructSchema {
+            rust_name: #rust_name,
+            docs: #docs,
+            fields: &[#(#schemas),*],
+            deny_unknown_fields: #deny,
+        }
+    }
+}
+
+/// One `static` per `pattern` in `fields`, numbered in declaration order.
+pub(crate) fn field_patterns<'a>(
+    p: &TokenStream,
+    fields: impl IntoIterator<Item = &'a Field>,
+) -> TokenStream {
+    let mut n = 0;
+    fields
+        .into_iter()
+        .map(|f| pattern_statics(p, &f.constraints, &mut n))
+        .collect()
+}
+
+/// `impl Payload` plus the static `StructSchema`/`EnumSchema`/`TaggedSchema`
+/// named `__CONTINUUM_SHAPE`.
 pub(crate) fn payload(m: &Model) -> TokenStream {
     let p = private(&m.krate);
     let ident = &m.ident;
@@ -242,44 +413,17 @@ pub(crate) fn payload(m: &Model) -> TokenStream {
     let deny = m.deny_unknown_fields;
     match &m.shape {
         Shape::Named(fields) => {
-            let mut n = 0;
-            let patterns: TokenStream = fields
-                .iter()
-                .map(|f| pattern_statics(&p, &f.constraints, &mut n))
-                .collect();
+            let patterns = field_patterns(&p, fields);
             let mut n = 0;
             let checks: Vec<_> = fields
                 .iter()
                 .map(|f| {
-                    let (fi, ty, wire) = (&f.ident, &f.ty, lit(&f.wire));
-                    let payload_check = quote_spanned!(ty_span(ty)=> <#ty as #p::Payload>::check);
-                    let target = quote!(&self.#fi);
-                    let constraints: Vec<_> = f
-                        .constraints
-                        .iter()
-                        .map(|c| constraint_check(&p, c, &target, Some(ty), &mut n))
-                        .collect();
-                    quote! {
-                        __cx.enter_field(#wire);
-                        #payload_check(#target, __cx);
-                        #(#constraints)*
-                        __cx.leave();
-                    }
+                    let fi = &f.ident;
+                    field_check(&p, f, &quote!(&self.#fi), &mut n)
                 })
                 .collect();
             let mut n = 0;
-            let schemas: Vec<_> = fields.iter().map(|f| {
-                let (ty, wire, fdocs, required) = (&f.ty, lit(&f.wire), lit(&f.docs), f.required);
-                let describe = quote_spanned!(ty_span(ty)=> <#ty as #p::Payload>::describe);
-                let constraints: Vec<_> = f
-                    .constraints
-                    .iter()
-                    .map(|c| constraint_schema(&p, c, &mut n))
-                    .collect();
-                quote! {
-                    #p::FieldSchema { name: #wire, docs: #fdocs, ty: #describe, required: #required, constraints: &[#(#constraints),*] }
-                }
-            }).collect();
+            let schema = struct_schema(&p, &ident.to_string(), &m.docs, fields, deny, &mut n);
             let cx_name = if fields.is_empty() {
                 quote!(_)
             } else {
@@ -287,12 +431,7 @@ pub(crate) fn payload(m: &Model) -> TokenStream {
             };
             quote! {
                 #patterns
-                static __CONTINUUM_SHAPE: #p::StructSchema = #p::StructSchema {
-                    rust_name: #rust_name,
-                    docs: #docs,
-                    fields: &[#(#schemas),*],
-                    deny_unknown_fields: #deny,
-                };
+                static __CONTINUUM_SHAPE: #p::StructSchema = #schema;
                 #[automatically_derived]
                 impl #p::Payload for #ident {
                     fn check(&self, #cx_name: &mut #p::Checker) {
@@ -304,6 +443,7 @@ pub(crate) fn payload(m: &Model) -> TokenStream {
                 }
             }
         }
+        Shape::Tagged(t) => crate::tagged::payload(m, t),
         Shape::Unit => quote! {
             #[automatically_derived]
             impl #p::Payload for #ident {
@@ -403,18 +543,66 @@ pub(crate) fn remote_serde(m: &Model, input: &syn::DeriveInput) -> TokenStream {
             .collect()
     };
     let container = keep(&input.attrs);
+    // Our additions to a field: read and written through `Payload`.
+    let via = |fields: &[Field], f: &syn::Field| -> TokenStream {
+        fields
+            .iter()
+            .find(|field| field.ident.is_none() || field.ident.as_ref() == f.ident.as_ref())
+            .map(|field| via_attrs(&m.krate, field))
+            .unwrap_or_default()
+    };
     let body = match &input.data {
         syn::Data::Struct(s) => {
+            let model: &[Field] = match &m.shape {
+                Shape::Named(fields) => fields,
+                _ => &[],
+            };
             let fields = s.fields.iter().map(|f| {
                 let (attrs, fi, ty) = (keep(&f.attrs), &f.ident, &f.ty);
-                quote!(#(#attrs)* #fi: #ty)
+                let ours = via(model, f);
+                quote!(#(#attrs)* #ours #fi: #ty)
             });
             quote!(struct __ContinuumShadow { #(#fields),* })
         }
         syn::Data::Enum(e) => {
             let variants = e.variants.iter().map(|v| {
                 let (attrs, vi) = (keep(&v.attrs), &v.ident);
-                quote!(#(#attrs)* #vi)
+                let model = match &m.shape {
+                    Shape::Tagged(t) => t.variants.iter().find(|mv| mv.ident == *vi),
+                    _ => None,
+                };
+                let (fields, rename): (&[Field], _) = match model {
+                    Some(mv) => (
+                        match &mv.kind {
+                            VariantKind::Newtype(f) => std::slice::from_ref(f),
+                            VariantKind::Struct(fields) => fields,
+                            VariantKind::Unit => &[],
+                        },
+                        mv.add_rename_all
+                            .then(|| quote!(#[serde(rename_all = "camelCase")])),
+                    ),
+                    None => (&[], None),
+                };
+                let body = match &v.fields {
+                    syn::Fields::Named(named) => {
+                        let fs = named.named.iter().map(|f| {
+                            let (attrs, fi, ty) = (keep(&f.attrs), &f.ident, &f.ty);
+                            let ours = via(fields, f);
+                            quote!(#(#attrs)* #ours #fi: #ty)
+                        });
+                        quote!({ #(#fs),* })
+                    }
+                    syn::Fields::Unnamed(unnamed) => {
+                        let fs = unnamed.unnamed.iter().map(|f| {
+                            let (attrs, ty) = (keep(&f.attrs), &f.ty);
+                            let ours = via(fields, f);
+                            quote!(#(#attrs)* #ours #ty)
+                        });
+                        quote!(( #(#fs),* ))
+                    }
+                    syn::Fields::Unit => TokenStream::new(),
+                };
+                quote!(#(#attrs)* #rename #vi #body)
             });
             quote!(enum __ContinuumShadow { #(#variants),* })
         }

@@ -20,6 +20,8 @@ mod ctxt;
 mod expand;
 mod model;
 mod suggest;
+mod tagged;
+mod variants;
 
 use ctxt::Ctxt;
 use model::Kind;
@@ -101,6 +103,9 @@ fn expand_event(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let krate = args.krate.clone().unwrap_or_else(model::default_krate);
     let model = model::build(&cx, &input, Kind::Event, krate, args.deny_unknown_fields);
     strip_event_attrs(&mut input);
+    if let Some(m) = &model {
+        expand::annotate_fields(m, &mut input);
+    }
     let name = args
         .name
         .unwrap_or_else(|| LitStr::new("", Span::call_site()));

@@ -10,12 +10,20 @@ use crate::check;
 use crate::ctxt::Ctxt;
 
 pub(crate) struct Field {
-    pub(crate) ident: Ident,
+    /// `None` for a newtype variant's one unnamed field.
+    pub(crate) ident: Option<Ident>,
     pub(crate) ty: Type,
     pub(crate) wire: String,
     pub(crate) docs: String,
     pub(crate) required: bool,
     pub(crate) constraints: Vec<Constraint>,
+    /// Write through `Payload::__serialize` (see [`check::is_standard`]).
+    pub(crate) via_serialize: bool,
+    /// Read through `Payload::__deserialize`.
+    pub(crate) via_deserialize: bool,
+    /// An `Option` read through `Payload::__deserialize` needs serde's
+    /// `default` to stay optional (the user wrote none).
+    pub(crate) add_default: bool,
 }
 
 pub(crate) enum Shape {
@@ -23,8 +31,36 @@ pub(crate) enum Shape {
     Named(Vec<Field>),
     /// A unit struct: an event without data.
     Unit,
-    /// A unit-variant enum: the variants' wire names.
+    /// A unit-variant enum without a tag: the variants' wire names.
     Enum(Vec<String>),
+    /// An enum with data, or with a tag.
+    Tagged(Tagged),
+}
+
+pub(crate) struct Tagged {
+    pub(crate) repr: Repr,
+    pub(crate) variants: Vec<Variant>,
+}
+
+pub(crate) enum Repr {
+    External,
+    Internal(String),
+    Adjacent(String, String),
+}
+
+pub(crate) struct Variant {
+    pub(crate) ident: Ident,
+    pub(crate) wire: String,
+    pub(crate) docs: String,
+    pub(crate) kind: VariantKind,
+    /// Add `#[serde(rename_all = "camelCase")]` for its fields.
+    pub(crate) add_rename_all: bool,
+}
+
+pub(crate) enum VariantKind {
+    Unit,
+    Newtype(Field),
+    Struct(Vec<Field>),
 }
 
 pub(crate) struct Model {
@@ -88,37 +124,16 @@ pub(crate) fn build(
     } else {
         Some(RenameRule::Camel)
     });
+    if let (Data::Struct(_), Some(tag)) = (&input.data, &serde.tag) {
+        cx.error(
+            tag.span(),
+            format!("`#[serde(tag)]` on a struct is not supported on Continuum payloads: the schema could not describe the extra field; declare `{}` as a field", tag.value()),
+        );
+    }
     let shape = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => {
-                let mut fields = Vec::new();
-                for f in &named.named {
-                    let sf = attr::serde_field(cx, &f.attrs);
-                    let constraints = attr::parse_field_constraints(cx, &f.attrs);
-                    if sf.skip {
-                        if let Some(c) = constraints.first() {
-                            cx.error(c.kw.span(), "constraints on a field serde skips are never checked; remove them or the `skip`");
-                        }
-                        continue;
-                    }
-                    check::constraints(cx, Some(&f.ty), &constraints);
-                    let Some(ident) = f.ident.clone() else {
-                        continue;
-                    };
-                    let raw = ident.unraw().to_string();
-                    let wire = sf.rename.unwrap_or_else(|| {
-                        rule.map_or_else(|| raw.clone(), |r| r.apply_to_field(&raw))
-                    });
-                    fields.push(Field {
-                        required: !(check::is_option(&f.ty) || sf.default || serde.default),
-                        ident,
-                        ty: f.ty.clone(),
-                        wire,
-                        docs: attr::docs(&f.attrs),
-                        constraints,
-                    });
-                }
-                Shape::Named(fields)
+                Shape::Named(named_fields(cx, &named.named, rule, serde.default))
             }
             Fields::Unit if kind == Kind::Event => Shape::Unit,
             Fields::Unit => {
@@ -137,26 +152,13 @@ pub(crate) fn build(
             }
         },
         Data::Enum(e) if kind == Kind::Payload => {
-            let mut variants = Vec::new();
-            for v in &e.variants {
-                if !matches!(v.fields, Fields::Unit) {
-                    cx.error_tokens(
-                        &v.fields,
-                        format!("`#[derive(Payload)]` supports unit-variant enums only (a string union); variant `{}` carries data", v.ident),
-                    );
+            match crate::variants::build(cx, e, &serde, rule) {
+                Some(shape) => shape,
+                None => {
                     shape_ok = false;
-                    continue;
+                    Shape::Enum(Vec::new())
                 }
-                let sf = attr::serde_field(cx, &v.attrs);
-                if sf.skip {
-                    continue;
-                }
-                let raw = v.ident.unraw().to_string();
-                variants.push(sf.rename.unwrap_or_else(|| {
-                    rule.map_or_else(|| raw.clone(), |r| r.apply_to_variant(&raw))
-                }));
             }
-            Shape::Enum(variants)
         }
         Data::Enum(e) => {
             cx.error(
@@ -177,15 +179,80 @@ pub(crate) fn build(
         return None;
     }
     let deny = deny_by_option || serde.deny_unknown_fields;
+    let deny_applies = match &input.data {
+        Data::Struct(_) => true,
+        // An enum's `deny_unknown_fields` reaches its struct variants' fields
+        // and an adjacently tagged enum's own keys.
+        Data::Enum(_) => matches!(shape, Shape::Tagged(_)),
+        Data::Union(_) => false,
+    };
     Some(Model {
         ident: input.ident.clone(),
         docs: attr::docs(&input.attrs),
         krate,
         deny_unknown_fields: deny,
         add_rename_all: !serde.has_rename_all,
-        add_deny: deny_by_option
-            && !serde.deny_unknown_fields
-            && !matches!(input.data, Data::Enum(_)),
+        add_deny: deny_by_option && !serde.deny_unknown_fields && deny_applies,
         shape,
+    })
+}
+
+/// The named fields of a struct or struct variant, under the `rule` for
+/// their wire names; skipped fields left out.
+pub(crate) fn named_fields<'a>(
+    cx: &Ctxt,
+    fields: impl IntoIterator<Item = &'a syn::Field>,
+    rule: Option<RenameRule>,
+    container_default: bool,
+) -> Vec<Field> {
+    let mut out = Vec::new();
+    for f in fields {
+        let Some(ident) = f.ident.clone() else {
+            continue;
+        };
+        let raw = ident.unraw().to_string();
+        let wire = rule.map_or_else(|| raw.clone(), |r| r.apply_to_field(&raw));
+        if let Some(field) = field(cx, f, Some(ident), wire, container_default) {
+            out.push(field);
+        }
+    }
+    out
+}
+
+/// One field, or `None` when serde skips it. `wire` is the name before the
+/// field's own `rename`.
+pub(crate) fn field(
+    cx: &Ctxt,
+    f: &syn::Field,
+    ident: Option<Ident>,
+    wire: String,
+    container_default: bool,
+) -> Option<Field> {
+    let sf = attr::serde_field(cx, &f.attrs);
+    let constraints = attr::parse_field_constraints(cx, &f.attrs);
+    if sf.skip {
+        if let Some(c) = constraints.first() {
+            cx.error(
+                c.kw.span(),
+                "constraints on a field serde skips are never checked; remove them or the `skip`",
+            );
+        }
+        return None;
+    }
+    check::constraints(cx, Some(&f.ty), &constraints);
+    let option = check::is_option(&f.ty);
+    // `Self` in the path would name serde's helper type, not ours.
+    let routed = !check::is_standard(&f.ty) && !check::mentions_self(&f.ty);
+    let via_deserialize = routed && !sf.own_deserialize;
+    Some(Field {
+        required: !(option || sf.default || container_default),
+        ident,
+        ty: f.ty.clone(),
+        wire: sf.rename.unwrap_or(wire),
+        docs: attr::docs(&f.attrs),
+        constraints,
+        via_serialize: routed && !sf.own_serialize,
+        via_deserialize,
+        add_default: via_deserialize && option && !sf.default && !container_default,
     })
 }

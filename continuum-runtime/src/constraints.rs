@@ -12,8 +12,10 @@
 //! (from the schema) on the JSON value (see [`crate::decode`]); both sides
 //! build their issues with the same functions here, so codes and messages agree.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -156,12 +158,6 @@ impl<T: RangeCheck> RangeCheck for Option<T> {
     }
 }
 
-impl<T: RangeCheck + ?Sized> RangeCheck for Box<T> {
-    fn check_range(&self, cx: &mut Checker, bounds: &RangeBounds) {
-        (**self).check_range(cx, bounds);
-    }
-}
-
 /// Types `length(…)` applies to: strings (in chars), sequences and maps (in
 /// items), and `Option`s of them.
 #[diagnostic::on_unimplemented(
@@ -208,11 +204,23 @@ impl LengthCheck for String {
     }
 }
 
-impl<T> LengthCheck for Vec<T> {
+impl LengthCheck for Cow<'_, str> {
     fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
-        check_len(self.len(), ITEMS, cx, min, max);
+        check_len(self.chars().count(), CHARS, cx, min, max);
     }
 }
+
+/// Sequences and sets: `length` counts items.
+macro_rules! length_items {
+    ($($t:ty => [$($g:tt)*]),*) => {$(
+        impl<$($g)*> LengthCheck for $t {
+            fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
+                check_len(self.len(), ITEMS, cx, min, max);
+            }
+        }
+    )*};
+}
+length_items!(Vec<T> => [T], VecDeque<T> => [T], HashSet<T, S> => [T, S], BTreeSet<T> => [T], [T; N] => [T, const N: usize]);
 
 impl<K, V, S> LengthCheck for HashMap<K, V, S> {
     fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
@@ -234,11 +242,33 @@ impl<T: LengthCheck> LengthCheck for Option<T> {
     }
 }
 
-impl<T: LengthCheck + ?Sized> LengthCheck for Box<T> {
-    fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
-        (**self).check_length(cx, min, max);
-    }
+/// `Box<T>` and `Arc<T>`: the value inside.
+macro_rules! pointer_checks {
+    ($($p:ident),*) => {$(
+        impl<T: LengthCheck + ?Sized> LengthCheck for $p<T> {
+            fn check_length(&self, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
+                (**self).check_length(cx, min, max);
+            }
+        }
+        impl<T: RangeCheck + ?Sized> RangeCheck for $p<T> {
+            fn check_range(&self, cx: &mut Checker, bounds: &RangeBounds) {
+                (**self).check_range(cx, bounds);
+            }
+        }
+        impl<T: PatternCheck + ?Sized> PatternCheck for $p<T> {
+            fn check_pattern(&self, cx: &mut Checker, pattern: &Pattern) {
+                (**self).check_pattern(cx, pattern);
+            }
+        }
+        impl<T: EachCheck + ?Sized> EachCheck for $p<T> {
+            type Item = T::Item;
+            fn check_each<F: FnMut(&T::Item, &mut Checker)>(&self, cx: &mut Checker, f: F) {
+                (**self).check_each(cx, f);
+            }
+        }
+    )*};
 }
+pointer_checks!(Box, Arc);
 
 /// A `pattern = "…"` regex, compiled on first use and then shared.
 ///
@@ -308,9 +338,9 @@ impl<T: PatternCheck> PatternCheck for Option<T> {
     }
 }
 
-impl<T: PatternCheck + ?Sized> PatternCheck for Box<T> {
+impl PatternCheck for Cow<'_, str> {
     fn check_pattern(&self, cx: &mut Checker, pattern: &Pattern) {
-        (**self).check_pattern(cx, pattern);
+        check_str_pattern(self, cx, pattern);
     }
 }
 
@@ -328,16 +358,23 @@ pub trait EachCheck {
     fn check_each<F: FnMut(&Self::Item, &mut Checker)>(&self, cx: &mut Checker, f: F);
 }
 
-impl<T> EachCheck for Vec<T> {
-    type Item = T;
-    fn check_each<F: FnMut(&T, &mut Checker)>(&self, cx: &mut Checker, mut f: F) {
-        for (i, item) in self.iter().enumerate() {
-            cx.enter_index(i);
-            f(item, cx);
-            cx.leave();
+/// Sequences, sets and arrays: every item, path `[i]` (a `HashSet`'s in
+/// its iteration order, which is also the order it is written in).
+macro_rules! each_items {
+    ($($t:ty => [$($g:tt)*]),*) => {$(
+        impl<$($g)*> EachCheck for $t {
+            type Item = T;
+            fn check_each<F: FnMut(&T, &mut Checker)>(&self, cx: &mut Checker, mut f: F) {
+                for (i, item) in self.iter().enumerate() {
+                    cx.enter_index(i);
+                    f(item, cx);
+                    cx.leave();
+                }
+            }
         }
-    }
+    )*};
 }
+each_items!(Vec<T> => [T], VecDeque<T> => [T], HashSet<T, S> => [T, S], BTreeSet<T> => [T], [T; N] => [T, const N: usize]);
 
 impl<K: AsRef<str>, V, S> EachCheck for HashMap<K, V, S> {
     type Item = V;
@@ -463,7 +500,10 @@ pub(crate) fn check_json(
             Constraint::Length { min, max } => {
                 let counted = match (ty, value) {
                     (TypeSchema::String, Value::String(s)) => Some((s.chars().count(), CHARS)),
-                    (TypeSchema::Array(_), Value::Array(items)) => Some((items.len(), ITEMS)),
+                    (
+                        TypeSchema::Array(_) | TypeSchema::Set(_) | TypeSchema::FixedArray { .. },
+                        Value::Array(items),
+                    ) => Some((items.len(), ITEMS)),
                     (TypeSchema::Map(_), Value::Object(map)) => Some((map.len(), ENTRIES)),
                     _ => None,
                 };
@@ -477,7 +517,12 @@ pub(crate) fn check_json(
                 }
             }
             Constraint::Each(inner) => match (ty, value) {
-                (TypeSchema::Array(item), Value::Array(items)) => {
+                (
+                    TypeSchema::Array(item)
+                    | TypeSchema::Set(item)
+                    | TypeSchema::FixedArray { item, .. },
+                    Value::Array(items),
+                ) => {
                     let item = item();
                     for (i, v) in items.iter().enumerate() {
                         cx.enter_index(i);

@@ -81,7 +81,7 @@ use serde_json::Value;
 
 use crate::constraints::{check_json, fits_f32, json_integer};
 use crate::event::{DynEvent, Event};
-use crate::schema::TypeSchema;
+use crate::schema::{StructSchema, TypeSchema};
 use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
 
 /// Decode and validate `json` (the envelope's `data`) as `E`.
@@ -153,7 +153,7 @@ pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
 
 /// [`check_shape`], and with `constraints` also every field's declarative
 /// constraints, each right after the field's shape (as `validate()` orders them).
-fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) {
+pub(crate) fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) {
     match ty {
         TypeSchema::Null => {
             if !value.is_null() {
@@ -200,14 +200,7 @@ fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) 
             }
         }
         TypeSchema::Array(inner) => match value.as_array_mut() {
-            Some(items) => {
-                let inner = inner();
-                for (i, item) in items.iter_mut().enumerate() {
-                    cx.enter_index(i);
-                    walk(inner, item, cx, constraints);
-                    cx.leave();
-                }
-            }
+            Some(items) => walk_items(inner(), items, cx, constraints),
             None => wrong_type(cx, "an array", value),
         },
         TypeSchema::Map(inner) => match value.as_object_mut() {
@@ -222,33 +215,33 @@ fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) 
             None => wrong_type(cx, "an object", value),
         },
         TypeSchema::Struct(s) => match value.as_object_mut() {
-            Some(map) => {
-                for field in s.fields {
-                    cx.enter_field(field.name);
-                    match map.get_mut(field.name) {
-                        Some(v) => {
-                            let ty = (field.ty)();
-                            walk(ty, v, cx, constraints);
-                            if constraints {
-                                check_json(ty, v, field.constraints, cx);
-                            }
-                        }
-                        None if field.required => cx.report(IssueCode::Required, "is required"),
-                        None => {}
-                    }
-                    cx.leave();
-                }
-                if s.deny_unknown_fields {
-                    for key in map.keys() {
-                        if !s.fields.iter().any(|f| f.name == key) {
-                            cx.enter_key(key);
-                            cx.report(IssueCode::UnknownField, unknown_field_message(s.fields));
-                            cx.leave();
-                        }
-                    }
+            Some(map) => walk_struct(s, map, cx, constraints, None),
+            None => wrong_type(cx, "an object", value),
+        },
+        TypeSchema::Tagged(t) => crate::decode_enum::walk_tagged(t, value, cx, constraints),
+        TypeSchema::Set(inner) => match value.as_array_mut() {
+            Some(items) => {
+                walk_items(inner(), items, cx, constraints);
+                report_duplicates(items, cx);
+            }
+            None => wrong_type(cx, "an array", value),
+        },
+        TypeSchema::FixedArray { item, len } => match value.as_array_mut() {
+            Some(items) => {
+                walk_items(item(), items, cx, constraints);
+                if items.len() != len {
+                    cx.report(
+                        IssueCode::Type,
+                        format!("expected an array of {len} items, found {}", items.len()),
+                    );
                 }
             }
-            None => wrong_type(cx, "an object", value),
+            None => wrong_type(cx, "an array", value),
+        },
+        TypeSchema::Format(f) => match value.as_str() {
+            Some(text) if (f.parses)(text) => {}
+            Some(_) => cx.report(IssueCode::Type, format!("must be {}", f.expected)),
+            None => wrong_type(cx, "a string", value),
         },
         TypeSchema::Enum(e) => {
             let known = value.as_str().is_some_and(|v| e.variants.contains(&v));
@@ -259,6 +252,66 @@ fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) 
                     format!("must be one of {}", list.join(", ")),
                 );
             }
+        }
+    }
+}
+
+fn walk_items(item: TypeSchema, items: &mut [Value], cx: &mut Checker, constraints: bool) {
+    for (i, v) in items.iter_mut().enumerate() {
+        cx.enter_index(i);
+        walk(item, v, cx, constraints);
+        cx.leave();
+    }
+}
+
+/// The fields of `map` against the struct `s`; `tag` is a key that belongs
+/// to the enclosing enum (an internally tagged variant's tag), not unknown.
+pub(crate) fn walk_struct(
+    s: &StructSchema,
+    map: &mut serde_json::Map<String, Value>,
+    cx: &mut Checker,
+    constraints: bool,
+    tag: Option<&str>,
+) {
+    for field in s.fields {
+        cx.enter_field(field.name);
+        match map.get_mut(field.name) {
+            Some(v) => {
+                let ty = (field.ty)();
+                walk(ty, v, cx, constraints);
+                if constraints {
+                    check_json(ty, v, field.constraints, cx);
+                }
+            }
+            None if field.required => cx.report(IssueCode::Required, "is required"),
+            None => {}
+        }
+        cx.leave();
+    }
+    if s.deny_unknown_fields {
+        for key in map.keys() {
+            if Some(key.as_str()) != tag && !s.fields.iter().any(|f| f.name == key) {
+                cx.enter_key(key);
+                cx.report(IssueCode::UnknownField, unknown_field_message(s.fields));
+                cx.leave();
+            }
+        }
+    }
+}
+
+/// A set's items are unique (as JSON Schema's `uniqueItems` says, and as
+/// the set's `Deserialize` insists): each repeat is an issue at its index.
+/// Items are compared as normalized JSON text, so this is linear.
+fn report_duplicates(items: &[Value], cx: &mut Checker) {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if !seen.insert(item.to_string()) {
+            cx.enter_index(i);
+            cx.report(
+                IssueCode::Type,
+                "repeats an earlier item; a set holds each item once",
+            );
+            cx.leave();
         }
     }
 }
@@ -277,7 +330,7 @@ fn normalize_integer(value: &mut Value) {
     }
 }
 
-fn unknown_field_message(fields: &[crate::schema::FieldSchema]) -> String {
+pub(crate) fn unknown_field_message(fields: &[crate::schema::FieldSchema]) -> String {
     if fields.is_empty() {
         return "is not a field of this payload (it has none)".to_owned();
     }
@@ -288,7 +341,7 @@ fn unknown_field_message(fields: &[crate::schema::FieldSchema]) -> String {
     )
 }
 
-fn wrong_type(cx: &mut Checker, expected: &str, found: &Value) {
+pub(crate) fn wrong_type(cx: &mut Checker, expected: &str, found: &Value) {
     let found = match found {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

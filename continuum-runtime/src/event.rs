@@ -112,30 +112,55 @@ use std::any::Any;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::schema::{EventSchema, TypeSchema};
 use crate::validate::{Checker, ValidationErrors};
 
 /// A type that can appear inside an event payload: it can check its own
-/// constraints and describe its shape.
+/// constraints, describe its shape, and travel as JSON.
 ///
-/// Implemented for `String`, `bool`, every integer and float type,
-/// `Option<T>`, `Vec<T>`, `HashMap<String, T>`, `BTreeMap<String, T>` and
-/// `serde_json::Value`; derive it for your own structs and unit-variant enums
-/// with `#[derive(Payload)]`.
+/// Implemented for `String`, `Cow<'static, str>`, `bool`, every integer and
+/// float type, `Option<T>`, `Box<T>`, `Arc<T>`, `Vec<T>`, `VecDeque<T>`,
+/// `[T; N]`, `HashSet<T>`, `BTreeSet<T>`, `HashMap<String, T>`,
+/// `BTreeMap<String, T>`, `std::net::IpAddr` (and its `V4`/`V6`) and
+/// `serde_json::Value`; with the cargo features of the same names,
+/// `uuid::Uuid`, `chrono::DateTime<Utc>`/`DateTime<FixedOffset>`,
+/// `time::OffsetDateTime` and `url::Url`. Derive it for your own structs and
+/// enums with `#[derive(Payload)]`.
+///
+/// Generated serde code reads and writes a field whose type is not one of
+/// the standard types above through [`Payload::__serialize`] and
+/// [`Payload::__deserialize`], so a type that is not a `Payload` gives one
+/// error, about `Payload`, rather than one per serde trait.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of an event payload",
     label = "`{Self}` does not implement `Payload`",
-    note = "add `#[derive(continuum_runtime::Payload)]` to `{Self}` (structs with named fields and unit-variant enums), or use a supported type: String, bool, integers, floats, Option, Vec, HashMap<String, _>, BTreeMap<String, _>, serde_json::Value"
+    note = "add `#[derive(continuum_runtime::Payload)]` to `{Self}` (structs with named fields and enums; it also derives serde's traits, so remove `Serialize`/`Deserialize` from its derives), or use a supported type: String, bool, integers, floats, Option, Box, Arc, Vec, arrays, sets, HashMap<String, _>, BTreeMap<String, _>, IpAddr, serde_json::Value"
 )]
-pub trait Payload {
+pub trait Payload: Serialize + DeserializeOwned {
     /// Check every constraint of `self` and of its nested values, recording
     /// each violation in `cx` at the current path.
     fn check(&self, cx: &mut Checker);
 
     /// Describe this type's wire shape.
     fn describe() -> TypeSchema;
+
+    /// Write `self` as it travels in a payload; `Serialize` unless the wire
+    /// form differs (`time::OffsetDateTime` travels as RFC 3339). Not for
+    /// users: generated code calls it.
+    #[doc(hidden)]
+    fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize(serializer)
+    }
+
+    /// Read a value as it travels in a payload; `Deserialize` unless the
+    /// wire form differs, or the type refuses more (a set refuses duplicate
+    /// items). Not for users: generated code calls it.
+    #[doc(hidden)]
+    fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <Self as Deserialize<'de>>::deserialize(deserializer)
+    }
 }
 
 /// A real-time event: a payload with a dotted type name such as

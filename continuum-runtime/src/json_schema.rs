@@ -30,7 +30,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::schema::{Constraint, EventSchema, FieldSchema, Number, StructSchema, TypeSchema};
+use crate::schema::{
+    Constraint, EnumRepr, EventSchema, FieldSchema, Number, StructSchema, TaggedSchema, TypeSchema,
+    VariantKind, VariantSchema,
+};
 
 /// The `$schema` URI of the documents produced here.
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -122,13 +125,35 @@ impl Builder {
             TypeSchema::String => json!({ "type": "string" }),
             TypeSchema::Integer { min, max } => {
                 let mut v = json!({ "type": "integer" });
-                if let Some(min) = int_value(min) {
-                    v["minimum"] = min;
+                // `i128`/`u128` bounds lie past what a JSON integer here can
+                // carry exactly; -2^127, 2^127 and 2^128 are exact as floats,
+                // and for whole numbers `< 2^128` is `<= u128::MAX`.
+                #[allow(clippy::cast_precision_loss)]
+                match int_value(min) {
+                    Some(min) => v["minimum"] = min,
+                    None => v["minimum"] = (min as f64).into(),
                 }
-                if let Some(max) = i128::try_from(max).ok().and_then(int_value) {
-                    v["maximum"] = max;
+                match i128::try_from(max).ok().and_then(int_value) {
+                    Some(max) => v["maximum"] = max,
+                    None => v["exclusiveMaximum"] = power_of_two_above(max).into(),
                 }
                 v
+            }
+            TypeSchema::Set(inner) => {
+                json!({ "type": "array", "items": self.ty(inner()), "uniqueItems": true })
+            }
+            TypeSchema::FixedArray { item, len } => {
+                json!({ "type": "array", "items": self.ty(item()), "minItems": len, "maxItems": len })
+            }
+            TypeSchema::Format(f) => match f.format {
+                Some(format) => json!({ "type": "string", "format": format }),
+                None => {
+                    let any: Vec<Value> = f.any_of.iter().map(|f| json!({ "format": f })).collect();
+                    json!({ "type": "string", "anyOf": any })
+                }
+            },
+            TypeSchema::Tagged(t) => {
+                self.reference(std::ptr::from_ref(t) as usize, t.rust_name, |b| b.tagged(t))
             }
             TypeSchema::Float { f32: false } => json!({ "type": "number" }),
             // Exactly the numbers that round to a finite `f32`, as decoding
@@ -185,6 +210,82 @@ impl Builder {
             v["description"] = s.docs.into();
         }
         v
+    }
+
+    /// `oneOf` the variants, each told apart by a `const` name.
+    fn tagged(&mut self, t: &TaggedSchema) -> Value {
+        let branches: Vec<Value> = t
+            .variants
+            .iter()
+            .map(|variant| {
+                let mut b = self.variant(t, variant);
+                if !variant.docs.is_empty() {
+                    if let Some(obj) = b.as_object_mut() {
+                        obj.insert("description".into(), variant.docs.into());
+                    }
+                }
+                b
+            })
+            .collect();
+        let mut v = json!({ "oneOf": branches });
+        if !t.docs.is_empty() {
+            v["description"] = t.docs.into();
+        }
+        v
+    }
+
+    fn variant(&mut self, t: &TaggedSchema, variant: &VariantSchema) -> Value {
+        let name = json!({ "const": variant.name });
+        let deny = |mut v: Value, deny: bool| {
+            if deny {
+                v["additionalProperties"] = false.into();
+            }
+            v
+        };
+        match (t.repr, variant.kind) {
+            (EnumRepr::External, VariantKind::Unit) => json!({ "anyOf": [
+                name,
+                // serde also takes `{"unit": null}`.
+                { "type": "object", "properties": { variant.name: { "type": "null" } }, "required": [variant.name], "additionalProperties": false },
+            ] }),
+            (EnumRepr::External, kind) => {
+                json!({ "type": "object", "properties": { variant.name: self.carried(kind) }, "required": [variant.name], "additionalProperties": false })
+            }
+            // serde ignores the other fields of a unit variant.
+            (EnumRepr::Internal { tag }, VariantKind::Unit) => {
+                json!({ "type": "object", "properties": { tag: name }, "required": [tag] })
+            }
+            (EnumRepr::Internal { tag }, VariantKind::Struct(s)) => {
+                let mut body = self.struct_body(s);
+                if let Some(props) = body["properties"].as_object_mut() {
+                    props.insert(tag.into(), name);
+                }
+                match body["required"].as_array_mut() {
+                    Some(required) => required.insert(0, tag.into()),
+                    None => body["required"] = json!([tag]),
+                }
+                body
+            }
+            // Refused at compile time: its content could be anything.
+            (EnumRepr::Internal { .. }, VariantKind::Newtype { .. }) => json!(false),
+            (EnumRepr::Adjacent { tag, content }, VariantKind::Unit) => deny(
+                json!({ "type": "object", "properties": { tag: name, content: { "type": "null" } }, "required": [tag] }),
+                t.deny_unknown_fields,
+            ),
+            (EnumRepr::Adjacent { tag, content }, kind) => deny(
+                json!({ "type": "object", "properties": { tag: name, content: self.carried(kind) }, "required": [tag, content] }),
+                t.deny_unknown_fields,
+            ),
+        }
+    }
+
+    /// What a newtype or struct variant carries.
+    fn carried(&mut self, kind: VariantKind) -> Value {
+        match kind {
+            VariantKind::Unit => json!({ "type": "null" }),
+            VariantKind::Newtype { ty, constraints } => self.constrained(ty(), constraints),
+            VariantKind::Struct(s) => self.struct_body(s),
+        }
     }
 
     fn field(&mut self, f: &FieldSchema) -> Value {
@@ -244,7 +345,11 @@ impl Builder {
             Constraint::Pattern(p) => v["pattern"] = p.source().into(),
             Constraint::Custom(path) => v["$comment"] = format!("also checked by `{path}`").into(),
             Constraint::Each(inner) => match ty {
-                TypeSchema::Array(item) => v["items"] = self.constrained(item(), inner),
+                TypeSchema::Array(item)
+                | TypeSchema::Set(item)
+                | TypeSchema::FixedArray { item, .. } => {
+                    v["items"] = self.constrained(item(), inner);
+                }
                 TypeSchema::Map(item) => {
                     v["additionalProperties"] = self.constrained(item(), inner)
                 }
@@ -294,6 +399,14 @@ fn bound(v: &mut Value, n: Number, is_min: bool, exclusive: bool) {
         };
         obj.insert(key.into(), number_value(n));
     }
+}
+
+/// `max + 1` for `i128::MAX` (2^127) and `u128::MAX` (2^128), exact as
+/// floats; any other `max` as the nearest float.
+#[allow(clippy::cast_precision_loss)]
+fn power_of_two_above(max: u128) -> f64 {
+    // `as f64` rounds both maxima up to the power of two above them.
+    max as f64
 }
 
 fn int_value(v: i128) -> Option<Value> {

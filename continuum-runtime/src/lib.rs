@@ -9,12 +9,14 @@ pub mod backplane;
 pub mod config;
 pub mod constraints;
 pub mod decode;
+mod decode_enum;
 pub mod event;
 pub mod http;
 pub mod hub;
 pub mod id;
 pub mod json_schema;
 pub mod metrics;
+mod payload_formats;
 mod payload_impls;
 pub mod registry;
 pub mod schema;
@@ -33,7 +35,10 @@ pub use event::{DynEvent, Event, Payload};
 pub use http::HubService;
 pub use hub::{default_hub, emit, emit_to, set_default_hub, EmitError, EventId, Hub};
 pub use registry::{Registry, RegistryError};
-pub use schema::{Constraint, EventSchema, FieldSchema, StructSchema, TypeSchema};
+pub use schema::{
+    Constraint, EnumRepr, EventSchema, FieldSchema, StringFormat, StructSchema, TaggedSchema,
+    TypeSchema, VariantKind, VariantSchema,
+};
 pub use serve::{raise_open_files_limit, serve, serve_with_shutdown, Server};
 pub use validate::{Issue, IssueCode, ValidationErrors};
 

@@ -1,25 +1,52 @@
 //! [`Payload`] for the standard types an event field can have.
+//!
+//! Containers read and write their items through the items' own
+//! [`Payload::__serialize`]/[`Payload::__deserialize`] (through [`Ser`] and
+//! [`De`]), so an item whose wire form differs from its `Serialize` (a
+//! timestamp) or that refuses more (a set) keeps its form inside a `Vec`,
+//! an `Option` or a map.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasher;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::event::Payload;
 use crate::schema::TypeSchema;
 use crate::validate::{Checker, IssueCode};
 
-impl Payload for String {
-    fn check(&self, _: &mut Checker) {}
-    fn describe() -> TypeSchema {
-        TypeSchema::String
+/// An item written through [`Payload::__serialize`].
+struct Ser<'a, T>(&'a T);
+
+impl<T: Payload> Serialize for Ser<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.__serialize(serializer)
     }
 }
 
-impl Payload for bool {
-    fn check(&self, _: &mut Checker) {}
-    fn describe() -> TypeSchema {
-        TypeSchema::Bool
+/// An item read through [`Payload::__deserialize`].
+struct De<T>(T);
+
+impl<'de, T: Payload> Deserialize<'de> for De<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::__deserialize(deserializer).map(De)
     }
 }
+
+macro_rules! leaf {
+    ($($t:ty => $schema:expr),* $(,)?) => {$(
+        impl Payload for $t {
+            fn check(&self, _: &mut Checker) {}
+            fn describe() -> TypeSchema {
+                $schema
+            }
+        }
+    )*};
+}
+leaf!(String => TypeSchema::String, Cow<'static, str> => TypeSchema::String, bool => TypeSchema::Bool);
 
 macro_rules! ints {
     ($($t:ty)*) => {$(
@@ -68,52 +95,172 @@ impl<T: Payload> Payload for Option<T> {
     fn describe() -> TypeSchema {
         TypeSchema::Option(T::describe)
     }
-}
-
-impl<T: Payload> Payload for Box<T> {
-    fn check(&self, cx: &mut Checker) {
-        (**self).check(cx);
-    }
-    fn describe() -> TypeSchema {
-        T::describe()
-    }
-}
-
-impl<T: Payload> Payload for Vec<T> {
-    fn check(&self, cx: &mut Checker) {
-        for (i, item) in self.iter().enumerate() {
-            cx.enter_index(i);
-            item.check(cx);
-            cx.leave();
+    fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(v) => serializer.serialize_some(&Ser(v)),
+            None => serializer.serialize_none(),
         }
     }
-    fn describe() -> TypeSchema {
-        TypeSchema::Array(T::describe)
+    fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<De<T>>::deserialize(deserializer)?.map(|De(v)| v))
     }
 }
 
-impl<T: Payload, S: BuildHasher> Payload for HashMap<String, T, S> {
-    fn check(&self, cx: &mut Checker) {
-        for (k, v) in self {
-            cx.enter_key(k);
-            v.check(cx);
-            cx.leave();
+/// `Box<T>` and `Arc<T>`: the value inside, on the wire and in checks.
+macro_rules! pointers {
+    ($($p:ident),*) => {$(
+        impl<T: Payload> Payload for $p<T> {
+            fn check(&self, cx: &mut Checker) {
+                (**self).check(cx);
+            }
+            fn describe() -> TypeSchema {
+                T::describe()
+            }
+            fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                (**self).__serialize(serializer)
+            }
+            fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                T::__deserialize(deserializer).map($p::new)
+            }
         }
+    )*};
+}
+pointers!(Box, Arc);
+
+fn check_items<'a, T: Payload + 'a>(items: impl Iterator<Item = &'a T>, cx: &mut Checker) {
+    for (i, item) in items.enumerate() {
+        cx.enter_index(i);
+        item.check(cx);
+        cx.leave();
+    }
+}
+
+/// `Vec<T>` and `VecDeque<T>`: JSON arrays.
+macro_rules! sequences {
+    ($($s:ident),*) => {$(
+        impl<T: Payload> Payload for $s<T> {
+            fn check(&self, cx: &mut Checker) {
+                check_items(self.iter(), cx);
+            }
+            fn describe() -> TypeSchema {
+                TypeSchema::Array(T::describe)
+            }
+            fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.iter().map(Ser))
+            }
+            fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Ok(Vec::<De<T>>::deserialize(deserializer)?.into_iter().map(|De(v)| v).collect())
+            }
+        }
+    )*};
+}
+sequences!(Vec, VecDeque);
+
+/// A fixed-size array: exactly `N` items (serde implements arrays up to 32).
+impl<T: Payload, const N: usize> Payload for [T; N]
+where
+    [T; N]: Serialize + serde::de::DeserializeOwned,
+{
+    fn check(&self, cx: &mut Checker) {
+        check_items(self.iter(), cx);
+    }
+    fn describe() -> TypeSchema {
+        TypeSchema::FixedArray {
+            item: T::describe,
+            len: N,
+        }
+    }
+}
+
+/// Read a set's items, refusing a duplicate as JSON Schema's `uniqueItems`
+/// does (serde alone would keep one and drop the other silently).
+fn unique<'de, D, T, C>(
+    deserializer: D,
+    mut insert: impl FnMut(&mut C, T) -> bool,
+) -> Result<C, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Payload,
+    C: Default,
+{
+    let mut set = C::default();
+    for De(item) in Vec::<De<T>>::deserialize(deserializer)? {
+        if !insert(&mut set, item) {
+            return Err(D::Error::custom("duplicate item in a set"));
+        }
+    }
+    Ok(set)
+}
+
+impl<T: Payload + Eq + Hash, S: BuildHasher + Default> Payload for HashSet<T, S> {
+    fn check(&self, cx: &mut Checker) {
+        check_items(self.iter(), cx);
+    }
+    fn describe() -> TypeSchema {
+        TypeSchema::Set(T::describe)
+    }
+    fn __serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        serializer.collect_seq(self.iter().map(Ser))
+    }
+    fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        unique(deserializer, |set: &mut Self, item| set.insert(item))
+    }
+}
+
+impl<T: Payload + Ord> Payload for BTreeSet<T> {
+    fn check(&self, cx: &mut Checker) {
+        check_items(self.iter(), cx);
+    }
+    fn describe() -> TypeSchema {
+        TypeSchema::Set(T::describe)
+    }
+    fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter().map(Ser))
+    }
+    fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        unique(deserializer, |set: &mut Self, item| set.insert(item))
+    }
+}
+
+fn check_values<'a, T: Payload + 'a>(
+    entries: impl Iterator<Item = (&'a String, &'a T)>,
+    cx: &mut Checker,
+) {
+    for (k, v) in entries {
+        cx.enter_key(k);
+        v.check(cx);
+        cx.leave();
+    }
+}
+
+impl<T: Payload, S: BuildHasher + Default> Payload for HashMap<String, T, S> {
+    fn check(&self, cx: &mut Checker) {
+        check_values(self.iter(), cx);
     }
     fn describe() -> TypeSchema {
         TypeSchema::Map(T::describe)
+    }
+    fn __serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        serializer.collect_map(self.iter().map(|(k, v)| (k, Ser(v))))
+    }
+    fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = HashMap::<String, De<T>, S>::deserialize(deserializer)?;
+        Ok(map.into_iter().map(|(k, De(v))| (k, v)).collect())
     }
 }
 
 impl<T: Payload> Payload for BTreeMap<String, T> {
     fn check(&self, cx: &mut Checker) {
-        for (k, v) in self {
-            cx.enter_key(k);
-            v.check(cx);
-            cx.leave();
-        }
+        check_values(self.iter(), cx);
     }
     fn describe() -> TypeSchema {
         TypeSchema::Map(T::describe)
+    }
+    fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter().map(|(k, v)| (k, Ser(v))))
+    }
+    fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, De<T>>::deserialize(deserializer)?;
+        Ok(map.into_iter().map(|(k, De(v))| (k, v)).collect())
     }
 }

@@ -13,7 +13,8 @@ pub use crate::event::{Event, Payload};
 pub use crate::hub::{EmitError, EventId, Hub};
 pub use crate::registry::{Registration, Submitted};
 pub use crate::schema::{
-    Constraint, EnumSchema, EventSchema, FieldSchema, Number, StructSchema, TypeSchema,
+    Constraint, EnumRepr, EnumSchema, EventSchema, FieldSchema, Number, StructSchema, TaggedSchema,
+    TypeSchema, VariantKind, VariantSchema,
 };
 pub use crate::validate::{Checker, IssueCode};
 

@@ -55,8 +55,139 @@ pub enum TypeSchema {
     Struct(&'static StructSchema),
     /// A string union from a unit-variant enum.
     Enum(&'static EnumSchema),
+    /// An enum whose variants may carry data, in one of serde's
+    /// representations (see [`TaggedSchema`]).
+    Tagged(&'static TaggedSchema),
+    /// A JSON array of unique items of the inner type (`HashSet`, `BTreeSet`).
+    Set(fn() -> TypeSchema),
+    /// A JSON array of exactly `len` items of the inner type (`[T; N]`).
+    FixedArray {
+        /// The items' type.
+        item: fn() -> TypeSchema,
+        /// How many items.
+        len: usize,
+    },
+    /// A JSON string in a given format (a UUID, a timestamp, a URL, an IP
+    /// address), checked by the Rust type's own parser.
+    Format(&'static StringFormat),
     /// JSON `null`: the payload of a unit-struct event (an event without data).
     Null,
+}
+
+/// A string format: its JSON Schema name and the parser that decides.
+#[derive(Debug)]
+pub struct StringFormat {
+    /// The JSON Schema `format`, e.g. `uuid`, `date-time`, `uri`, `ipv4`;
+    /// `None` when JSON Schema has no one name for it (`IpAddr`: see `any_of`).
+    pub format: Option<&'static str>,
+    /// Formats any of which the string may have (`IpAddr`: `ipv4` or `ipv6`);
+    /// empty unless `format` is `None`.
+    pub any_of: &'static [&'static str],
+    /// What a human reads in an issue, e.g. "a UUID".
+    pub expected: &'static str,
+    /// Whether the Rust type takes `text` (as its `Deserialize` would).
+    pub parses: fn(&str) -> bool,
+}
+
+/// An enum in one of serde's representations, each variant a unit, a
+/// newtype (one unnamed field) or a struct (named fields).
+///
+/// ```
+/// use continuum_runtime::prelude::*;
+/// use continuum_runtime::{EnumRepr, TypeSchema, VariantKind};
+///
+/// #[derive(Payload, Debug)]
+/// #[serde(tag = "kind")]
+/// pub enum Stage {
+///     Queued,
+///     Failed { reason: String },
+/// }
+///
+/// let TypeSchema::Tagged(t) = <Stage as Payload>::describe() else { unreachable!() };
+/// assert!(matches!(t.repr, EnumRepr::Internal { tag: "kind" }));
+/// assert_eq!(t.variants[1].name, "failed");
+/// assert!(matches!(t.variants[1].kind, VariantKind::Struct(s) if s.fields[0].name == "reason"));
+/// ```
+#[derive(Debug)]
+pub struct TaggedSchema {
+    /// The Rust type's name.
+    pub rust_name: &'static str,
+    /// The `///` doc comment, trimmed.
+    pub docs: &'static str,
+    /// How a variant is told apart on the wire.
+    pub repr: EnumRepr,
+    /// The variants in declaration order, skipped ones left out.
+    pub variants: &'static [VariantSchema],
+    /// Whether keys beside the tag and content of an adjacently tagged
+    /// enum are rejected (struct variants' own fields follow their
+    /// [`StructSchema::deny_unknown_fields`]).
+    pub deny_unknown_fields: bool,
+}
+
+impl TaggedSchema {
+    /// The variant with wire name `name`.
+    pub fn variant(&self, name: &str) -> Option<&'static VariantSchema> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+
+    /// The wire names of the variants, quoted and comma-separated, for messages.
+    pub fn names(&self) -> String {
+        let names: Vec<String> = self
+            .variants
+            .iter()
+            .map(|v| format!("\"{}\"", v.name))
+            .collect();
+        names.join(", ")
+    }
+}
+
+/// serde's enum representations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnumRepr {
+    /// serde's default: a unit variant is its name, `"queued"`; any other is
+    /// an object with one key, its name: `{"failed": {"reason": "…"}}`.
+    External,
+    /// `#[serde(tag = "kind")]`: the name is a field beside the variant's
+    /// own, `{"kind": "failed", "reason": "…"}`.
+    Internal {
+        /// The tag field's name.
+        tag: &'static str,
+    },
+    /// `#[serde(tag = "t", content = "c")]`: `{"t": "failed", "c": {"reason": "…"}}`;
+    /// a unit variant has no content.
+    Adjacent {
+        /// The tag field's name.
+        tag: &'static str,
+        /// The content field's name.
+        content: &'static str,
+    },
+}
+
+/// One variant of a [`TaggedSchema`].
+#[derive(Debug)]
+pub struct VariantSchema {
+    /// The wire name (after serde renames).
+    pub name: &'static str,
+    /// The `///` doc comment, trimmed.
+    pub docs: &'static str,
+    /// What the variant carries.
+    pub kind: VariantKind,
+}
+
+/// What a variant carries.
+#[derive(Clone, Copy, Debug)]
+pub enum VariantKind {
+    /// Nothing.
+    Unit,
+    /// One unnamed field, `Failed(String)`, with its constraints.
+    Newtype {
+        /// The field's type.
+        ty: fn() -> TypeSchema,
+        /// Constraints on the field's value.
+        constraints: &'static [Constraint],
+    },
+    /// Named fields, `Failed { reason: String }`.
+    Struct(&'static StructSchema),
 }
 
 /// A struct with named fields (an event's payload or a nested `Payload`).

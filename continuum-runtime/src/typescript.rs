@@ -24,7 +24,7 @@
 
 use std::fmt::Write;
 
-use crate::schema::{EventSchema, StructSchema, TypeSchema};
+use crate::schema::{EnumRepr, EventSchema, StructSchema, TaggedSchema, TypeSchema, VariantKind};
 
 /// Declarations for `events`: one `interface` per struct, one union type per
 /// enum, and `ContinuumEvent`, the union of the envelopes
@@ -114,6 +114,68 @@ impl Writer {
         name
     }
 
+    /// An enum with data: a discriminated union, one member per variant.
+    fn tagged_ref(&mut self, t: &'static TaggedSchema) -> String {
+        let addr = std::ptr::from_ref(t) as usize;
+        let name = match self.reserve(addr, t.rust_name) {
+            Ok(name) => name,
+            Err(existing) => return existing,
+        };
+        let mut text = doc(t.docs, "");
+        let _ = write!(text, "export type {name} =");
+        if t.variants.is_empty() {
+            text.push_str(" never");
+        }
+        for v in t.variants {
+            let tag = quote(v.name);
+            let member = match (t.repr, v.kind) {
+                (EnumRepr::External, VariantKind::Unit) => tag,
+                (EnumRepr::External, kind) => {
+                    format!("{{ {}: {} }}", property(v.name), self.carried(kind))
+                }
+                (EnumRepr::Internal { tag: key }, VariantKind::Struct(s)) => {
+                    let mut members = vec![format!("{}: {tag}", property(key))];
+                    members.extend(self.members(s));
+                    format!("{{ {} }}", members.join("; "))
+                }
+                (EnumRepr::Internal { tag: key }, _) => format!("{{ {}: {tag} }}", property(key)),
+                (EnumRepr::Adjacent { tag: key, .. }, VariantKind::Unit) => {
+                    format!("{{ {}: {tag} }}", property(key))
+                }
+                (EnumRepr::Adjacent { tag: key, content }, kind) => format!(
+                    "{{ {}: {tag}; {}: {} }}",
+                    property(key),
+                    property(content),
+                    self.carried(kind)
+                ),
+            };
+            let _ = write!(text, "\n  | {member}");
+        }
+        text.push_str(";\n");
+        self.set(addr, text);
+        name
+    }
+
+    /// What a newtype or struct variant carries, inline.
+    fn carried(&mut self, kind: VariantKind) -> String {
+        match kind {
+            VariantKind::Unit => "null".into(),
+            VariantKind::Newtype { ty, .. } => self.ty(ty()),
+            VariantKind::Struct(s) => format!("{{ {} }}", self.members(s).join("; ")),
+        }
+    }
+
+    /// `name?: type` for each field of `s`.
+    fn members(&mut self, s: &StructSchema) -> Vec<String> {
+        s.fields
+            .iter()
+            .map(|f| {
+                let optional = if f.required { "" } else { "?" };
+                format!("{}{optional}: {}", property(f.name), self.ty((f.ty)()))
+            })
+            .collect()
+    }
+
     fn ty(&mut self, ty: TypeSchema) -> String {
         match ty {
             TypeSchema::Bool => "boolean".into(),
@@ -122,14 +184,15 @@ impl Writer {
             TypeSchema::Any => "unknown".into(),
             TypeSchema::Null => "null".into(),
             TypeSchema::Option(inner) => format!("{} | null", self.ty(inner())),
-            TypeSchema::Array(inner) => {
-                let inner = self.ty(inner());
-                if inner.contains(' ') {
-                    format!("({inner})[]")
-                } else {
-                    format!("{inner}[]")
-                }
+            TypeSchema::Array(inner) | TypeSchema::Set(inner) => array(&self.ty(inner())),
+            // A tuple type says how many; past 16 items that reads worse than `T[]`.
+            TypeSchema::FixedArray { item, len } if len <= 16 => {
+                let item = self.ty(item());
+                format!("[{}]", vec![item; len].join(", "))
             }
+            TypeSchema::FixedArray { item, .. } => array(&self.ty(item())),
+            TypeSchema::Format(_) => "string".into(),
+            TypeSchema::Tagged(t) => self.tagged_ref(t),
             TypeSchema::Map(inner) => format!("Record<string, {}>", self.ty(inner())),
             TypeSchema::Struct(s) => self.struct_ref(s),
             TypeSchema::Enum(e) => {
@@ -150,6 +213,15 @@ impl Writer {
                 }
             }
         }
+    }
+}
+
+/// `T[]`, parenthesized when `T` is a union.
+fn array(inner: &str) -> String {
+    if inner.contains(' ') {
+        format!("({inner})[]")
+    } else {
+        format!("{inner}[]")
     }
 }
 

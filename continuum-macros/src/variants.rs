@@ -1,0 +1,106 @@
+//! The model of a `#[derive(Payload)]` enum: a string union when every
+//! variant is a unit and there is no tag, else a tagged enum in one of
+//! serde's representations, each variant checked like a struct.
+
+use syn::ext::IdentExt;
+use syn::{DataEnum, Fields};
+
+use crate::attr::{self, SerdeContainer};
+use crate::case::RenameRule;
+use crate::ctxt::Ctxt;
+use crate::model::{self, Repr, Shape, Tagged, Variant, VariantKind};
+
+/// The enum's shape, or `None` when a variant cannot be described.
+pub(crate) fn build(
+    cx: &Ctxt,
+    e: &DataEnum,
+    serde: &SerdeContainer,
+    rule: Option<RenameRule>,
+) -> Option<Shape> {
+    let repr = match (&serde.tag, &serde.content) {
+        (None, _) => Repr::External,
+        (Some(tag), None) => Repr::Internal(tag.value()),
+        (Some(tag), Some(content)) => {
+            if tag.value() == content.value() {
+                cx.error(
+                    content.span(),
+                    format!("`tag` and `content` are both `{}`; give the content another name, e.g. `content = \"data\"`", tag.value()),
+                );
+                return None;
+            }
+            Repr::Adjacent(tag.value(), content.value())
+        }
+    };
+    let mut ok = true;
+    let mut variants = Vec::new();
+    for v in &e.variants {
+        let sf = attr::serde_field(cx, &v.attrs);
+        for a in v.attrs.iter().filter(|a| a.path().is_ident("event")) {
+            cx.error_tokens(
+                a,
+                "`#[event(…)]` constraints go on a variant's fields, not on the variant",
+            );
+        }
+        if sf.skip {
+            continue;
+        }
+        let raw = v.ident.unraw().to_string();
+        let wire = sf
+            .rename
+            .clone()
+            .unwrap_or_else(|| rule.map_or_else(|| raw.clone(), |r| r.apply_to_variant(&raw)));
+        // A struct variant's fields: its own `rename_all`, else the enum's
+        // `rename_all_fields`, else camelCase like every payload.
+        let fields_rule = if sf.has_rename_all {
+            sf.rename_all
+        } else {
+            serde.rename_all_fields.or(Some(RenameRule::Camel))
+        };
+        let kind = match &v.fields {
+            Fields::Unit => VariantKind::Unit,
+            Fields::Named(named) => {
+                VariantKind::Struct(model::named_fields(cx, &named.named, fields_rule, false))
+            }
+            Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => {
+                if let Repr::Internal(tag) = &repr {
+                    cx.error_tokens(
+                        unnamed,
+                        format!("variant `{raw}` of an enum with `#[serde(tag = \"{tag}\")]` cannot carry an unnamed value: serde merges the tag into the value, which only works for objects; use a struct variant `{raw} {{ … }}`, or add `content = \"…\"` beside `tag`"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                match model::field(cx, &unnamed.unnamed[0], None, String::new(), false) {
+                    Some(field) => VariantKind::Newtype(field),
+                    None => VariantKind::Unit,
+                }
+            }
+            Fields::Unnamed(unnamed) => {
+                cx.error_tokens(
+                    unnamed,
+                    format!("variant `{raw}` has {} unnamed fields: a payload names every value; use a struct variant `{raw} {{ name: Type, … }}`", unnamed.unnamed.len()),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        variants.push(Variant {
+            ident: v.ident.clone(),
+            wire,
+            docs: attr::docs(&v.attrs),
+            add_rename_all: matches!(v.fields, Fields::Named(_))
+                && !sf.has_rename_all
+                && serde.rename_all_fields.is_none(),
+            kind,
+        });
+    }
+    if !ok {
+        return None;
+    }
+    let unit_only = variants.iter().all(|v| matches!(v.kind, VariantKind::Unit));
+    Some(if unit_only && matches!(repr, Repr::External) {
+        Shape::Enum(variants.into_iter().map(|v| v.wire).collect())
+    } else {
+        Shape::Tagged(Tagged { repr, variants })
+    })
+}
