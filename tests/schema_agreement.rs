@@ -1,11 +1,14 @@
 //! The exported JSON Schema accepts exactly what decode + validate accept, on
 //! a table of payloads, checked with an independent validator (`jsonschema`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
 
 use continuum_runtime::json_schema::json_schema;
 use continuum_runtime::prelude::*;
-use continuum_runtime::Registry;
+use continuum_runtime::{EventSchema, Registry};
 use serde_json::{json, Value};
 
 /// Where a task is.
@@ -313,4 +316,344 @@ fn schema_carries_docs_and_draft() {
         schema["properties"]["files"]["items"]["$ref"],
         "#/$defs/Attachment"
     );
+}
+
+/// Decode + validate and the exported JSON Schema (formats asserted) agree
+/// on every payload of `table`, and both give the expected verdict.
+fn assert_agreement(event: &str, schema: &EventSchema, table: &[(Value, bool)]) {
+    let registry = Registry::from_inventory().unwrap();
+    let decode = registry.get(event).unwrap().decode;
+    let schema = json_schema(schema);
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the exported schema is itself valid");
+    for (payload, expected) in table {
+        let by_rust = decode(&payload.to_string());
+        assert_eq!(
+            by_rust.is_ok(),
+            *expected,
+            "decode + validate on {payload}: {:?}",
+            by_rust.err()
+        );
+        assert_eq!(
+            validator.is_valid(payload),
+            *expected,
+            "JSON Schema on {payload}: {schema:#}"
+        );
+    }
+}
+
+/// serde's default representation.
+#[derive(Payload, Debug)]
+pub enum External {
+    /// Nothing to say.
+    Queued,
+    /// A newtype variant with a constraint.
+    Retrying(#[event(range(max = 5))] u8),
+    /// A struct variant with a constraint.
+    Failed {
+        /// Why.
+        #[event(length(min = 1))]
+        reason: String,
+        /// Optional.
+        error_code: Option<u16>,
+    },
+}
+
+/// Internally tagged, renamed.
+#[derive(Payload, Debug)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Internal {
+    /// Nothing to say.
+    Queued,
+    /// A struct variant with its own renames.
+    #[serde(rename_all = "snake_case")]
+    TimedOut {
+        /// How long.
+        #[event(range(min = 1))]
+        after_secs: u32,
+    },
+}
+
+/// Adjacently tagged.
+#[derive(Payload, Debug)]
+#[serde(tag = "t", content = "c")]
+pub enum Adjacent {
+    /// Nothing to say.
+    Queued,
+    /// A newtype variant.
+    Progress(#[event(range(max = 100))] u8),
+    /// A struct variant.
+    Failed {
+        /// Why.
+        #[event(length(min = 1))]
+        reason: String,
+    },
+}
+
+/// Every enum representation.
+#[continuum_event("test.agreement-enums")]
+#[derive(Debug)]
+pub struct Enums {
+    /// Externally tagged.
+    pub ext: External,
+    /// Internally tagged.
+    pub int: Internal,
+    /// Adjacently tagged.
+    pub adj: Adjacent,
+}
+
+fn enums_base() -> Value {
+    json!({ "ext": "queued", "int": { "kind": "queued" }, "adj": { "t": "queued" } })
+}
+
+fn enums_with(key: &str, v: Value) -> Value {
+    let mut base = enums_base();
+    base[key] = v;
+    base
+}
+
+#[test]
+fn json_schema_agrees_on_every_enum_representation() {
+    let e = enums_with;
+    let table = vec![
+        (enums_base(), true),
+        // External.
+        (e("ext", json!("retrying")), false),
+        (e("ext", json!({ "retrying": 5 })), true),
+        (e("ext", json!({ "retrying": 6 })), false),
+        (e("ext", json!({ "retrying": "5" })), false),
+        (e("ext", json!({ "failed": { "reason": "x" } })), true),
+        (
+            e(
+                "ext",
+                json!({ "failed": { "reason": "x", "errorCode": 3 } }),
+            ),
+            true,
+        ),
+        (e("ext", json!({ "failed": { "reason": "" } })), false),
+        (e("ext", json!({ "failed": {} })), false),
+        (
+            e("ext", json!({ "failed": { "reason": "x", "extra": 1 } })),
+            false,
+        ),
+        (e("ext", json!({ "failed": "x" })), false),
+        (e("ext", json!({ "queued": null })), true),
+        (e("ext", json!({ "queued": 1 })), false),
+        (e("ext", json!("Queued")), false),
+        (e("ext", json!("nope")), false),
+        (e("ext", json!({ "nope": 1 })), false),
+        (e("ext", json!({ "retrying": 1, "queued": null })), false),
+        (e("ext", json!({})), false),
+        (e("ext", json!(1)), false),
+        // Internal.
+        (
+            e("int", json!({ "kind": "timed_out", "after_secs": 1 })),
+            true,
+        ),
+        (
+            e("int", json!({ "kind": "timed_out", "after_secs": 0 })),
+            false,
+        ),
+        (e("int", json!({ "kind": "timed_out" })), false),
+        (
+            e(
+                "int",
+                json!({ "kind": "timed_out", "after_secs": 1, "x": 1 }),
+            ),
+            false,
+        ),
+        (
+            e("int", json!({ "kind": "timedOut", "after_secs": 1 })),
+            false,
+        ),
+        (e("int", json!({ "kind": "nope" })), false),
+        (e("int", json!({ "kind": 1 })), false),
+        (e("int", json!({ "after_secs": 1 })), false),
+        (e("int", json!("queued")), false),
+        // serde reads only the tag of a unit variant.
+        (e("int", json!({ "kind": "queued", "x": 1 })), true),
+        // Adjacent.
+        (e("adj", json!({ "t": "queued", "c": null })), true),
+        (e("adj", json!({ "t": "queued", "c": 1 })), false),
+        (e("adj", json!({ "t": "progress", "c": 100 })), true),
+        (e("adj", json!({ "t": "progress", "c": 101 })), false),
+        (e("adj", json!({ "t": "progress" })), false),
+        (
+            e("adj", json!({ "t": "failed", "c": { "reason": "x" } })),
+            true,
+        ),
+        (
+            e("adj", json!({ "t": "failed", "c": { "reason": "" } })),
+            false,
+        ),
+        (
+            e(
+                "adj",
+                json!({ "t": "failed", "c": { "reason": "x", "y": 1 } }),
+            ),
+            false,
+        ),
+        (e("adj", json!({ "t": "queued", "x": 1 })), false),
+        (e("adj", json!({ "t": "nope" })), false),
+        (e("adj", json!({ "c": 1 })), false),
+    ];
+    assert_agreement("test.agreement-enums", Enums::schema(), &table);
+}
+
+/// Every new standard and feature type, with constraints where they apply.
+#[continuum_event("test.agreement-types")]
+#[derive(Debug)]
+pub struct Types {
+    /// A boxed number keeps its bounds and its `range`.
+    #[event(range(min = 1))]
+    pub boxed: Box<u8>,
+    /// A shared string keeps its `length`.
+    #[event(length(max = 3))]
+    pub shared: Arc<String>,
+    /// A borrowed-or-owned string keeps its `pattern`.
+    #[event(pattern = "^[a-z]+$")]
+    pub cow: Cow<'static, str>,
+    /// Unique items, each checked.
+    #[event(length(max = 2), each(length(min = 1)))]
+    pub tags: HashSet<String>,
+    /// Unique numbers.
+    pub sorted: BTreeSet<u32>,
+    /// Exactly three.
+    pub rgb: [u8; 3],
+    /// The widest integers, bounds exact.
+    pub big: u128,
+    /// Signed.
+    pub signed: i128,
+    /// An IPv4 or IPv6 address.
+    pub ip: IpAddr,
+    /// Left out when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Feature `uuid`.
+    pub id: uuid::Uuid,
+    /// Feature `chrono`.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Feature `time`, as RFC 3339.
+    pub since: time::OffsetDateTime,
+    /// Feature `url`.
+    pub link: url::Url,
+    /// Optional timestamps keep their form.
+    pub until: Option<time::OffsetDateTime>,
+}
+
+fn types_base() -> Value {
+    json!({
+        "boxed": 1, "shared": "abc", "cow": "ab", "tags": ["a", "b"], "sorted": [3, 1],
+        "rgb": [0, 128, 255], "big": 0, "signed": -5, "ip": "127.0.0.1",
+        "id": "67e55044-10b1-426f-9247-bb680e5fe0c8", "at": "2026-01-02T03:04:05Z",
+        "since": "2026-01-02T03:04:05.5+01:00", "link": "https://example.com/a?b=c",
+        "until": null,
+    })
+}
+
+fn types_with(key: &str, v: Value) -> Value {
+    let mut base = types_base();
+    base[key] = v;
+    base
+}
+
+#[test]
+fn json_schema_agrees_on_every_new_type() {
+    let t = types_with;
+    let mut without_until = types_base();
+    without_until.as_object_mut().unwrap().remove("until");
+    let table = vec![
+        (types_base(), true),
+        (without_until, true),
+        (t("boxed", json!(0)), false),
+        (t("boxed", json!(256)), false),
+        (t("shared", json!("abcd")), false),
+        (t("cow", json!("Ab")), false),
+        (t("tags", json!([])), true),
+        (t("tags", json!(["a", "a"])), false),
+        (t("tags", json!(["a", "b", "c"])), false),
+        (t("tags", json!([""])), false),
+        (t("sorted", json!([1, 1])), false),
+        (t("sorted", json!([1, 1.0])), false),
+        (t("sorted", json!([-1])), false),
+        (t("rgb", json!([0, 0])), false),
+        (t("rgb", json!([0, 0, 0, 0])), false),
+        (t("rgb", json!([0, 0, 256])), false),
+        (t("big", json!(u64::MAX)), true),
+        (t("big", json!(-1)), false),
+        (t("big", json!(1.5)), false),
+        (t("signed", json!(i64::MIN)), true),
+        (t("signed", json!(u64::MAX)), true),
+        (t("ip", json!("::1")), true),
+        (t("ip", json!("2001:db8::8a2e:370:7334")), true),
+        (t("ip", json!("256.0.0.1")), false),
+        (t("ip", json!("localhost")), false),
+        (t("ip", json!(1)), false),
+        (t("note", json!("x")), true),
+        (t("note", json!(null)), true),
+        (t("id", json!("67e55044-10b1-426f-9247-bb680e5fe0c")), false),
+        (t("id", json!("not-a-uuid")), false),
+        (t("at", json!("2026-01-02T03:04:05+09:00")), true),
+        (t("at", json!("yesterday")), false),
+        (t("at", json!("2026-13-02T03:04:05Z")), false),
+        (t("since", json!("2026-01-02T03:04:05Z")), true),
+        (t("since", json!("2026-01-02")), false),
+        (t("since", json!([2026, 2])), false),
+        (t("until", json!("2026-01-02T03:04:05Z")), true),
+        (t("until", json!("tomorrow")), false),
+        (t("link", json!("not a url")), false),
+        (t("link", json!("mailto:a@example.com")), true),
+    ];
+    assert_agreement("test.agreement-types", Types::schema(), &table);
+}
+
+/// What is written is what the schema and decode take: the feature types
+/// and sets round-trip, `skip_serializing_if` leaves `None` out.
+#[test]
+fn new_types_round_trip_in_their_wire_form() {
+    let registry = Registry::from_inventory().unwrap();
+    let decode = registry.get("test.agreement-types").unwrap().decode;
+    let event =
+        continuum_runtime::decode::decode_event::<Types>(&types_base().to_string()).unwrap();
+    let written = serde_json::to_value(&event).unwrap();
+    assert_eq!(written["since"], "2026-01-02T03:04:05.5+01:00");
+    assert_eq!(written["at"], "2026-01-02T03:04:05Z");
+    assert_eq!(written["id"], "67e55044-10b1-426f-9247-bb680e5fe0c8");
+    assert_eq!(written["ip"], "127.0.0.1");
+    assert_eq!(written["sorted"], json!([1, 3]));
+    assert!(
+        written.get("note").is_none(),
+        "skip_serializing_if is respected: {written}"
+    );
+    assert!(decode(&written.to_string()).is_ok());
+    let schema = json_schema(Types::schema());
+    assert!(jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+        .is_valid(&written));
+    assert_eq!(schema["properties"]["id"]["format"], "uuid");
+    assert_eq!(schema["properties"]["at"]["format"], "date-time");
+    assert_eq!(schema["properties"]["since"]["format"], "date-time");
+    assert_eq!(schema["properties"]["link"]["format"], "uri");
+    assert_eq!(schema["properties"]["tags"]["uniqueItems"], true);
+    assert_eq!(schema["properties"]["big"]["minimum"], 0);
+    assert_eq!(
+        schema["properties"]["big"]["exclusiveMaximum"],
+        json!(2f64.powi(128))
+    );
+    assert_eq!(
+        schema["properties"]["signed"]["minimum"],
+        json!(-(2f64.powi(127)))
+    );
+    assert_eq!(
+        schema["properties"]["signed"]["exclusiveMaximum"],
+        json!(2f64.powi(127))
+    );
+    assert!(!schema["required"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("note")));
 }
