@@ -1,0 +1,251 @@
+//! Enums with data and the new field types, end to end: validation paths,
+//! what decoding reports (an unknown variant is one issue naming every
+//! allowed one), and the TypeScript a front-end gets.
+
+use std::collections::BTreeSet;
+
+use continuum_runtime::decode::decode_event;
+use continuum_runtime::prelude::*;
+use continuum_runtime::typescript::typescript;
+use continuum_runtime::Issue;
+use serde_json::{json, Value};
+
+/// Where a job is.
+#[derive(Payload, Debug, Clone, PartialEq)]
+#[serde(tag = "kind")]
+pub enum Stage {
+    /// Waiting.
+    Queued,
+    /// Gave up.
+    Failed {
+        /// Why.
+        #[event(length(min = 1, max = 10))]
+        reason: String,
+        /// Retry after.
+        retry_in_secs: Option<u32>,
+    },
+}
+
+/// The outcome, externally tagged.
+#[derive(Payload, Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Not yet.
+    Pending,
+    /// Scored.
+    Score(#[event(range(max = 100))] u8),
+    /// Failed.
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+/// Progress, adjacently tagged.
+#[derive(Payload, Debug, Clone, PartialEq)]
+#[serde(tag = "type", content = "value", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Step {
+    /// Not started.
+    Idle,
+    /// Running.
+    Percent(#[event(range(max = 100))] u8),
+    /// Finished.
+    Done {
+        /// How long.
+        took_ms: u64,
+    },
+}
+
+/// A job moved on.
+#[continuum_event("jobs.stage.changed")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageChanged {
+    /// The job.
+    #[event(length(min = 1))]
+    pub job_id: String,
+    /// Internally tagged.
+    pub stage: Stage,
+    /// Externally tagged.
+    pub outcome: Outcome,
+    /// Adjacently tagged.
+    pub step: Step,
+    /// A set.
+    pub labels: BTreeSet<String>,
+}
+
+fn good() -> Value {
+    json!({
+        "jobId": "j1",
+        "stage": { "kind": "failed", "reason": "oom" },
+        "outcome": { "score": 7 },
+        "step": { "type": "PERCENT", "value": 50 },
+        "labels": ["a"],
+    })
+}
+
+fn with(key: &str, v: Value) -> Value {
+    let mut g = good();
+    g[key] = v;
+    g
+}
+
+fn issues(json: &Value) -> Vec<Issue> {
+    decode_event::<StageChanged>(&json.to_string())
+        .err()
+        .map(continuum_runtime::ValidationErrors::into_issues)
+        .unwrap_or_default()
+}
+
+fn found(issues: &[Issue]) -> Vec<(&str, &str)> {
+    issues
+        .iter()
+        .map(|i| (i.path.as_str(), i.code.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_good_payload_decodes_into_its_variants() {
+    let ev = decode_event::<StageChanged>(&good().to_string()).unwrap();
+    assert_eq!(
+        ev.stage,
+        Stage::Failed {
+            reason: "oom".into(),
+            retry_in_secs: None
+        }
+    );
+    assert_eq!(ev.outcome, Outcome::Score(7));
+    assert_eq!(ev.step, Step::Percent(50));
+}
+
+#[test]
+fn validation_recurses_into_the_active_variant_at_wire_paths() {
+    let ev = StageChanged {
+        job_id: "j".into(),
+        stage: Stage::Failed {
+            reason: String::new(),
+            retry_in_secs: Some(3),
+        },
+        outcome: Outcome::Score(101),
+        step: Step::Percent(101),
+        labels: BTreeSet::new(),
+    };
+    let issues = ev.validate().unwrap_err().into_issues();
+    assert_eq!(
+        found(&issues),
+        [
+            ("stage.reason", "length"),
+            ("outcome.score", "range"),
+            ("step.value", "range")
+        ]
+    );
+    assert_eq!(issues[0].message, "must have at least 1 character");
+}
+
+#[test]
+fn an_unknown_variant_is_one_issue_naming_every_allowed_one() {
+    let got = issues(&with("stage", json!({ "kind": "exploded", "reason": "x" })));
+    assert_eq!(found(&got), [("stage.kind", "type")]);
+    assert_eq!(
+        got[0].message,
+        r#"unknown variant "exploded"; expected one of "queued", "failed""#
+    );
+
+    let got = issues(&with("outcome", json!({ "scor": 1 })));
+    assert_eq!(found(&got), [("outcome", "type")]);
+    assert_eq!(
+        got[0].message,
+        r#"unknown variant "scor"; expected one of "pending", "score", "error""#
+    );
+
+    let got = issues(&with("step", json!({ "type": "percent", "value": 1 })));
+    assert_eq!(found(&got), [("step.type", "type")]);
+    assert!(
+        got[0].message.contains(r#""IDLE", "PERCENT", "DONE""#),
+        "{}",
+        got[0].message
+    );
+
+    let got = issues(&with("stage", json!({ "reason": "x" })));
+    assert_eq!(found(&got), [("stage.kind", "required")]);
+    assert!(got[0].message.contains(r#""queued", "failed""#));
+}
+
+#[test]
+fn a_known_variant_is_walked_with_every_issue_beside_the_others() {
+    // Shape issues inside variants, and a constraint broken beside them.
+    let mut payload = with(
+        "stage",
+        json!({ "kind": "failed", "reason": "", "extra": 1 }),
+    );
+    payload["outcome"] = json!({ "error": { "message": 3 } });
+    payload["step"] = json!({ "type": "DONE" });
+    payload["labels"] = json!(["a", "a"]);
+    assert_eq!(
+        found(&issues(&payload)),
+        [
+            ("stage.reason", "length"),
+            ("stage.extra", "unknown_field"),
+            ("outcome.error.message", "type"),
+            ("step.value", "required"),
+            ("labels[1]", "type"),
+        ]
+    );
+    // Constraints only: decode reports what validate() reports.
+    let payload = with("outcome", json!({ "score": 101 }));
+    assert_eq!(found(&issues(&payload)), [("outcome.score", "range")]);
+}
+
+#[test]
+fn typescript_gets_a_discriminated_union_per_representation() {
+    let ts = typescript([StageChanged::schema()]);
+    assert!(
+        ts.contains("export type Stage =\n  | { kind: \"queued\" }\n  | { kind: \"failed\"; reason: string; retryInSecs?: number | null };"),
+        "{ts}"
+    );
+    assert!(
+        ts.contains("export type Outcome =\n  | \"pending\"\n  | { score: number }\n  | { error: { message: string } };"),
+        "{ts}"
+    );
+    assert!(
+        ts.contains("export type Step =\n  | { type: \"IDLE\" }\n  | { type: \"PERCENT\"; value: number }\n  | { type: \"DONE\"; value: { tookMs: number } };"),
+        "{ts}"
+    );
+    assert!(ts.contains("  labels: string[];"), "{ts}");
+    assert!(
+        ts.contains("/**\n * Where a job is.\n */\nexport type Stage"),
+        "{ts}"
+    );
+}
+
+/// The new field types in TypeScript: strings for the formatted ones, a
+/// tuple for a short array.
+#[continuum_event("types.ts.demo")]
+#[allow(missing_docs)] // Each field is its type.
+pub struct TsTypes {
+    pub id: uuid::Uuid,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub since: time::OffsetDateTime,
+    pub link: url::Url,
+    pub ip: std::net::IpAddr,
+    pub rgb: [u8; 3],
+    pub big: u128,
+    pub name: std::borrow::Cow<'static, str>,
+    pub shared: std::sync::Arc<Vec<Box<u8>>>,
+}
+
+#[test]
+fn typescript_renders_the_new_types() {
+    let ts = typescript([TsTypes::schema()]);
+    for line in [
+        "  id: string;",
+        "  at: string;",
+        "  since: string;",
+        "  link: string;",
+        "  ip: string;",
+        "  rgb: [number, number, number];",
+        "  big: number;",
+        "  name: string;",
+        "  shared: number[];",
+    ] {
+        assert!(ts.contains(line), "{line} in {ts}");
+    }
+}
