@@ -316,7 +316,25 @@ pub(crate) fn lit(s: &str) -> LitStr {
 pub(crate) fn payload_fn(p: &TokenStream, ty: &Type, f: &str) -> TokenStream {
     let span = payload_span(ty);
     let f = syn::Ident::new(f, span);
+    // Every token at one span, as serde leaves the paths it parses.
+    let ty = respan(quote::ToTokens::to_token_stream(ty), span);
     quote_spanned!(span=> <#ty as #p::Payload>::#f)
+}
+
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            if let proc_macro2::TokenTree::Group(g) = &t {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                t = proc_macro2::TokenTree::Group(group);
+            } else {
+                t.set_span(span);
+            }
+            t
+        })
+        .collect()
 }
 
 /// The run-time check of one field, `target` an expression of type `&T`:
@@ -635,6 +653,28 @@ pub(crate) fn in_const(items: TokenStream) -> TokenStream {
         const _: () = {
             #items
         };
+    }
+}
+
+/// Serialize/Deserialize stubs for a declaration with errors: serde's
+/// derive is not run on it, so a mistake serde would also see (a bad
+/// `rename_all`) is reported once, by us, and nothing cascades.
+pub(crate) fn serde_stubs(m: &Model) -> TokenStream {
+    let p = private(&m.krate);
+    let ident = &m.ident;
+    quote! {
+        #[automatically_derived]
+        impl #p::serde::Serialize for #ident {
+            fn serialize<__S: #p::serde::Serializer>(&self, _: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
+                ::core::result::Result::Err(<__S::Error as #p::serde::ser::Error>::custom("this type's declaration has errors"))
+            }
+        }
+        #[automatically_derived]
+        impl<'de> #p::serde::Deserialize<'de> for #ident {
+            fn deserialize<__D: #p::serde::Deserializer<'de>>(_: __D) -> ::core::result::Result<Self, __D::Error> {
+                ::core::result::Result::Err(<__D::Error as #p::serde::de::Error>::custom("this type's declaration has errors"))
+            }
+        }
     }
 }
 

@@ -118,10 +118,13 @@ fn expand_event(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             quote!(#serde #input #items)
         }
         (Some(err), Some(m)) => {
-            let serde = expand::serde_attrs(&m, None);
-            let stubs = expand::in_const(expand::stubs(&m, true));
+            // Without serde's derive, its attributes would be unknown.
+            strip_attrs(&mut input, "serde");
+            let mut stubs = expand::serde_stubs(&m);
+            stubs.extend(expand::stubs(&m, true));
+            let stubs = expand::in_const(stubs);
             let err = err.to_compile_error();
-            quote!(#serde #input #stubs #err)
+            quote!(#input #stubs #err)
         }
         (Some(err), None) => {
             let err = err.to_compile_error();
@@ -136,6 +139,16 @@ fn strip_event_attrs(input: &mut DeriveInput) {
     if let syn::Data::Struct(s) = &mut input.data {
         for f in s.fields.iter_mut() {
             f.attrs.retain(|a| !a.path().is_ident("event"));
+        }
+    }
+}
+
+/// Remove every `#[name(…)]` from the struct and its fields.
+fn strip_attrs(input: &mut DeriveInput, name: &str) {
+    input.attrs.retain(|a| !a.path().is_ident(name));
+    if let syn::Data::Struct(s) = &mut input.data {
+        for f in s.fields.iter_mut() {
+            f.attrs.retain(|a| !a.path().is_ident(name));
         }
     }
 }
@@ -156,7 +169,7 @@ fn expand_payload(item: TokenStream2) -> TokenStream2 {
             expand::in_const(items)
         }
         (Some(err), Some(m)) => {
-            let mut items = expand::remote_serde(&m, &input);
+            let mut items = expand::serde_stubs(&m);
             items.extend(expand::stubs(&m, false));
             let items = expand::in_const(items);
             let err = err.to_compile_error();

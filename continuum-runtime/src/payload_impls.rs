@@ -156,21 +156,22 @@ macro_rules! sequences {
 }
 sequences!(Vec, VecDeque);
 
-/// A fixed-size array: exactly `N` items (serde implements arrays up to 32).
-impl<T: Payload, const N: usize> Payload for [T; N]
-where
-    [T; N]: Serialize + serde::de::DeserializeOwned,
-{
-    fn check(&self, cx: &mut Checker) {
-        check_items(self.iter(), cx);
-    }
-    fn describe() -> TypeSchema {
-        TypeSchema::FixedArray {
-            item: T::describe,
-            len: N,
+/// Fixed-size arrays: exactly `N` items. serde reads and writes arrays of up
+/// to 32 items, so those are the ones implemented (a longer one is then a
+/// plain "not a `Payload`" error rather than one per serde trait).
+macro_rules! arrays {
+    ($($n:literal)*) => {$(
+        impl<T: Payload> Payload for [T; $n] {
+            fn check(&self, cx: &mut Checker) {
+                check_items(self.iter(), cx);
+            }
+            fn describe() -> TypeSchema {
+                TypeSchema::FixedArray { item: T::describe, len: $n }
+            }
         }
-    }
+    )*};
 }
+arrays!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32);
 
 /// Read a set's items, refusing a duplicate as JSON Schema's `uniqueItems`
 /// does (serde alone would keep one and drop the other silently).

@@ -46,6 +46,35 @@ pub enum Kind {
     Two,
 }
 
+/// An enum with data, internally tagged.
+#[derive(::continuum_runtime::Payload)]
+#[serde(tag = "kind")]
+pub enum Step {
+    /// Nothing.
+    Idle,
+    /// Fields.
+    Failed {
+        /// Why.
+        #[event(length(min = 1), pattern = "^[a-z]+$")]
+        reason: ::std::string::String,
+        /// Nested, through `Payload`.
+        inner: ::std::option::Option<Inner>,
+    },
+    /// Skipped by serde.
+    #[serde(skip)]
+    Hidden,
+}
+
+/// An enum with data, adjacently tagged.
+#[derive(::continuum_runtime::Payload)]
+#[serde(tag = "t", content = "c")]
+pub enum Adjacent {
+    /// A value.
+    Value(#[event(range(max = 9))] u8),
+    /// Nested.
+    Nested(Inner),
+}
+
 /// An event with every kind of constraint.
 #[::continuum_runtime::continuum_event("test.shadowed")]
 pub struct Shadowed {
@@ -65,6 +94,13 @@ pub struct Shadowed {
     pub inner: Inner,
     /// Enum.
     pub kind: Kind,
+    /// Enum with data.
+    pub step: Step,
+    /// Adjacently tagged.
+    pub adjacent: ::std::vec::Vec<Adjacent>,
+    /// A set, read through `Payload`.
+    #[event(each(length(max = 3)))]
+    pub tags: ::std::collections::BTreeSet<::std::string::String>,
 }
 
 /// A unit event.
