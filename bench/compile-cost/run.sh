@@ -13,7 +13,10 @@
 #             generates (the derives alone generate no machine code until
 #             used, while an event's registry entry makes its decoder exist).
 # Dependencies are built first; then each crate alone is cleaned and rebuilt,
-# in debug and in release, RUNS times (default 2), keeping the fastest.
+# in debug and in release, RUNS times (default 2), keeping the fastest. Both
+# wall time and CPU time (user + sys of the build) are reported: on a machine
+# others are building on, wall time grows with their load while CPU time
+# mostly does not, so compare CPU ratios across runs made at different times.
 #
 #   bash bench/compile-cost/run.sh            # prints times and the ratio
 #   EVENTS=50 RUNS=1 bash bench/compile-cost/run.sh
@@ -125,32 +128,33 @@ generate plain
   echo "];"
 } > "$OUT/used/src/lib.rs"
 
-now() { date +%s.%N; }
-# $1 = crate, $2 = profile flag ("" or --release); prints the fastest of RUNS clean builds
+# $1 = crate, $2 = profile flag ("" or --release); prints "wall cpu": the
+# fastest wall time and the least CPU time of RUNS clean builds
 measure() {
-  local best=""
+  local best="" best_cpu="" times="$OUT/.time"
   for ((r = 0; r < RUNS; r++)); do
     cargo clean -q -p "$1" $2 --manifest-path "$OUT/Cargo.toml"
-    local t0 t1
-    t0=$(now)
-    cargo build -q -p "$1" $2 --manifest-path "$OUT/Cargo.toml"
-    t1=$(now)
-    local dt
-    dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    /usr/bin/time -f "%e %U %S" -o "$times" cargo build -q -p "$1" $2 --manifest-path "$OUT/Cargo.toml"
+    local dt cpu
+    read -r dt cpu < <(awk '{ printf "%.2f %.2f", $1, $2 + $3 }' "$times")
     if [ -z "$best" ] || awk -v d="$dt" -v b="$best" 'BEGIN { exit !(d < b) }'; then best=$dt; fi
+    if [ -z "$best_cpu" ] || awk -v d="$cpu" -v b="$best_cpu" 'BEGIN { exit !(d < b) }'; then best_cpu=$cpu; fi
   done
-  echo "$best"
+  echo "$best $best_cpu"
 }
 
 echo "ratio = continuum_event / derive(serde); ratio2 = continuum_event / serde+codecs"
-printf 'compile-cost: %s structs, fastest of %s clean builds of the crate alone (deps prebuilt), %s cores\n' "$EVENTS" "$RUNS" "$(nproc)"
-printf '%-8s %14s %14s %16s %8s %8s\n' profile "derive(serde)" "serde+codecs" continuum_event "ratio" "ratio2"
+printf 'compile-cost: %s structs, fastest of %s clean builds of the crate alone (deps prebuilt), %s cores, load %s\n' "$EVENTS" "$RUNS" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-12s %14s %14s %16s %8s %8s\n' profile "derive(serde)" "serde+codecs" continuum_event "ratio" "ratio2"
 for flag in "" "--release"; do
   name=${flag:+release}; name=${name:-debug}
   cargo build -q $flag --manifest-path "$OUT/Cargo.toml" -p events -p plain -p used   # dependencies
-  plain=$(measure plain "$flag")
-  used=$(measure used "$flag")
-  events=$(measure events "$flag")
-  printf '%-8s %13.1fs %13.1fs %15.1fs %7.2fx %7.2fx\n' "$name" "$plain" "$used" "$events" \
-    "$(awk -v e="$events" -v p="$plain" 'BEGIN { print e / p }')" "$(awk -v e="$events" -v p="$used" 'BEGIN { print e / p }')"
+  read -r plain plain_cpu < <(measure plain "$flag")
+  read -r used used_cpu < <(measure used "$flag")
+  read -r events events_cpu < <(measure events "$flag")
+  for kind in wall cpu; do
+    if [ "$kind" = cpu ]; then p=$plain_cpu u=$used_cpu e=$events_cpu; else p=$plain u=$used e=$events; fi
+    printf '%-12s %13.1fs %13.1fs %15.1fs %7.2fx %7.2fx\n' "$name $kind" "$p" "$u" "$e" \
+      "$(awk -v e="$e" -v p="$p" 'BEGIN { print e / p }')" "$(awk -v e="$e" -v p="$u" 'BEGIN { print e / p }')"
+  done
 done

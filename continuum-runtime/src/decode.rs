@@ -99,12 +99,29 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
             // feature is on (then it refuses it). The shape pass below reports
             // it as what it is, without measuring it against the field's
             // `range` as `validate()` just did.
-            Err(e) if e.issues().iter().any(|i| i.code == IssueCode::Type) => {}
-            Err(e) => return Err(e),
+            Err(e) if !has_type_issue(&e) => return Err(e),
+            Err(_) => {}
         }
     }
 
     // Something is off: find out everything that is (see the module docs).
+    let normalized = shape_pass(json, E::describe())?;
+    // The shape is right once normalized (`1.0` for an integer, `{}` for a unit
+    // event, a repeated key): deserialize the normalized text. Through the same
+    // `from_str` as the fast path, so each event instantiates one deserializer
+    // (compile cost, bench/compile-cost), and not through `serde_path_to_error`:
+    // the shape pass has already reported, with paths, every error serde could
+    // find in a derived payload. What is left (e.g. a user's `deserialize_with`)
+    // is reported at the payload's root.
+    let event = serde_json::from_str::<E>(&normalized).map_err(serde_error)?;
+    event.validate()?;
+    Ok(event)
+}
+
+/// The failure path's shape pass, not generic so that it is compiled once
+/// rather than once per event type (bench/compile-cost): every issue of
+/// `json` against `ty`, or the normalized text to deserialize.
+fn shape_pass(json: &str, ty: TypeSchema) -> Result<String, ValidationErrors> {
     let mut value: Value = serde_json::from_str(json).map_err(|e| {
         ValidationErrors::from(vec![Issue::new(
             "",
@@ -112,11 +129,9 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
             format!("invalid JSON: {e}"),
         )])
     })?;
-    let ty = E::describe();
     if matches!(ty, TypeSchema::Null) && value.as_object().is_some_and(serde_json::Map::is_empty) {
         value = Value::Null;
     }
-
     let mut cx = Checker::new();
     check_shape(ty, &mut value, &mut cx);
     if !cx.is_ok() {
@@ -125,18 +140,15 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
         walk(ty, &mut value, &mut cx, true);
         cx.finish()?;
     }
+    Ok(value.to_string())
+}
 
-    // The shape is right once normalized (`1.0` for an integer, `{}` for a unit
-    // event, a repeated key): deserialize the normalized text. Through the same
-    // `from_str` as the fast path, so each event instantiates one deserializer
-    // (compile cost, bench/compile-cost), and not through `serde_path_to_error`:
-    // the shape pass has already reported, with paths, every error serde could
-    // find in a derived payload. What is left (e.g. a user's `deserialize_with`)
-    // is reported at the payload's root.
-    let event = serde_json::from_str::<E>(&value.to_string())
-        .map_err(|e| ValidationErrors::from(vec![serde_issue(String::new(), &e.to_string())]))?;
-    event.validate()?;
-    Ok(event)
+fn serde_error(e: serde_json::Error) -> ValidationErrors {
+    ValidationErrors::from(vec![serde_issue(String::new(), &e.to_string())])
+}
+
+fn has_type_issue(e: &ValidationErrors) -> bool {
+    e.issues().iter().any(|i| i.code == IssueCode::Type)
 }
 
 /// Decode and validate, then erase the type: the registry's `decode`.

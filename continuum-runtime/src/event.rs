@@ -36,9 +36,10 @@
 //!   does not declare; by default they are an `unknown_field` issue).
 //! - **Wire names**: `#[serde(rename_all = "camelCase")]` unless you write
 //!   your own `rename_all`; `#[serde(rename = "…")]`, `default` and `skip`
-//!   on fields are honoured in issue paths and schemas. `flatten`, `tag`,
-//!   `untagged`, `transparent`, `from`/`into` are rejected: the schema could
-//!   not describe them.
+//!   on fields are honoured in issue paths and schemas, and
+//!   `skip_serializing_if` leaves a field out as serde does. `flatten`, `tag`
+//!   (on a struct), `untagged`, `transparent`, `from`/`into` are rejected:
+//!   the schema could not describe them.
 //! - **Docs**: `///` on the struct and its fields become `docs` in the schema.
 //!
 //! # Field constraints: `#[event(…)]`
@@ -69,8 +70,8 @@
 //! # `#[derive(Payload)]`
 //!
 //! For the types inside events: structs with named fields (validated
-//! recursively, paths such as `items[2].name`) and unit-variant enums (string
-//! unions). Like the attribute, it also implements `Serialize` and
+//! recursively, paths such as `items[2].name`), unit-variant enums (string
+//! unions) and enums with data (below). Like the attribute, it also implements `Serialize` and
 //! `Deserialize` with the same defaults — camelCase names (`Stage::Queued` is
 //! `"queued"`), unknown fields rejected — so do not derive those as well.
 //! `#[event(crate = path, deny_unknown_fields = false)]` on the type sets the
@@ -106,6 +107,72 @@
 //! let paths: Vec<String> = order.validate().unwrap_err().into_issues().into_iter().map(|i| i.path).collect();
 //! assert_eq!(paths, ["items[0].displayName", "items[1]"]);
 //! assert_eq!(serde_json::to_string(&Stage::Prompting).unwrap(), r#""prompting""#);
+//! ```
+//!
+//! ## Enums with data
+//!
+//! Struct, newtype and unit variants, in serde's three representations:
+//! externally tagged (the default: `"queued"`, `{"failed": {"reason": "…"}}`),
+//! internally tagged (`#[serde(tag = "kind")]`: `{"kind": "failed", "reason":
+//! "…"}`) and adjacently tagged (`#[serde(tag = "t", content = "c")]`:
+//! `{"t": "failed", "c": {"reason": "…"}}`). Variant names are camelCase by
+//! default; `rename_all` on the enum renames variants, on a variant (or
+//! `rename_all_fields` on the enum) its fields. Constraints on variant fields
+//! are checked like struct fields, at the variant's wire path; the schema is a
+//! [`TaggedSchema`](crate::TaggedSchema).
+//!
+//! ```
+//! use continuum_runtime::prelude::*;
+//!
+//! #[derive(Payload, Debug)]
+//! #[serde(tag = "t", content = "c")]
+//! pub enum Step {
+//!     Idle,
+//!     Percent(#[event(range(max = 100))] u8),
+//!     Done { took_ms: u64 },
+//! }
+//!
+//! #[continuum_event("jobs.step.changed")]
+//! pub struct StepChanged {
+//!     pub step: Step,
+//! }
+//!
+//! let bad = StepChanged { step: Step::Percent(101) };
+//! assert_eq!(bad.validate().unwrap_err().issues()[0].path, "step.c");
+//! let done = StepChanged { step: Step::Done { took_ms: 5 } };
+//! assert_eq!(
+//!     serde_json::to_string(&done).unwrap(),
+//!     r#"{"step":{"t":"done","c":{"tookMs":5}}}"#
+//! );
+//! ```
+//!
+//! A tuple variant with several fields, a newtype variant in an internally
+//! tagged enum (serde merges the tag into the value, so it must be an
+//! object), `#[serde(untagged)]` and `#[event(…)]` on a variant itself are
+//! compile errors at the offending token:
+//!
+//! ```compile_fail
+//! use continuum_runtime::prelude::*;
+//!
+//! #[derive(Payload)]
+//! #[serde(tag = "kind")]
+//! pub enum Stage {
+//!     Failed(String), // use `Failed { reason: String }`, or add `content = "…"`
+//! }
+//! ```
+//!
+//! A field type that is not a `Payload` is one error at the type, naming
+//! `Payload`, whatever else the type derives:
+//!
+//! ```compile_fail
+//! use continuum_runtime::prelude::*;
+//!
+//! pub struct Opaque;
+//!
+//! #[continuum_event("ai.task.progress")]
+//! pub struct Progress {
+//!     pub inner: Vec<Opaque>, // `Opaque` cannot be part of an event payload
+//! }
 //! ```
 
 use std::any::Any;

@@ -22,6 +22,33 @@
 //! ±3.4028235677973366e38 past which a number rounds to infinity) and of its
 //! `range`, and of each side keeps only the tightest bound.
 //!
+//! An enum with data is a `oneOf`, its variants told apart by `const` names;
+//! sets carry `uniqueItems`, fixed arrays `minItems`/`maxItems`, and the
+//! feature types (`uuid`, `chrono`, `time`, `url`) their `format`:
+//!
+//! ```
+//! use continuum_runtime::prelude::*;
+//!
+//! #[derive(Payload)]
+//! #[serde(tag = "kind")]
+//! pub enum Stage {
+//!     Queued,
+//!     Failed { reason: String },
+//! }
+//!
+//! #[continuum_event("docs.task.stage")]
+//! pub struct TaskStage {
+//!     pub stage: Stage,
+//!     pub tags: std::collections::BTreeSet<String>,
+//! }
+//!
+//! let schema = continuum_runtime::json_schema::json_schema(TaskStage::schema());
+//! let failed = &schema["$defs"]["Stage"]["oneOf"][1];
+//! assert_eq!(failed["properties"]["kind"]["const"], "failed");
+//! assert_eq!(failed["required"], serde_json::json!(["kind", "reason"]));
+//! assert_eq!(schema["properties"]["tags"]["uniqueItems"], true);
+//! ```
+//!
 //! What it cannot say: `custom = …` checks (recorded as a `$comment`);
 //! `pattern`s are written for the Rust `regex` crate, whose syntax is close to
 //! but not identical with ECMA-262 (character classes and anchors agree); and
