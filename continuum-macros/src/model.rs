@@ -59,7 +59,7 @@ pub(crate) struct Variant {
 
 pub(crate) enum VariantKind {
     Unit,
-    Newtype(Field),
+    Newtype(Box<Field>),
     Struct(Vec<Field>),
 }
 

@@ -71,7 +71,7 @@ pub(crate) fn build(
                     continue;
                 }
                 match model::field(cx, &unnamed.unnamed[0], None, String::new(), false) {
-                    Some(field) => VariantKind::Newtype(field),
+                    Some(field) => VariantKind::Newtype(Box::new(field)),
                     None => VariantKind::Unit,
                 }
             }
