@@ -249,3 +249,41 @@ fn typescript_renders_the_new_types() {
         assert!(ts.contains(line), "{line} in {ts}");
     }
 }
+
+/// The widest integers.
+#[continuum_event("types.wide.ints")]
+#[derive(Debug)]
+pub struct Wide {
+    /// Unsigned.
+    pub big: u128,
+    /// Signed.
+    pub signed: i128,
+    /// Something else to get wrong.
+    #[event(length(min = 1))]
+    pub name: String,
+}
+
+#[test]
+fn integers_past_64_bits_decode_exactly_and_are_not_misreported() {
+    let ok = decode_event::<Wide>(
+        r#"{"big": 340282366920938463463374607431768211455, "signed": -170141183460469231731687303715884105728, "name": "a"}"#,
+    )
+    .unwrap();
+    assert_eq!((ok.big, ok.signed), (u128::MAX, i128::MIN));
+    // Beside another issue, a wide number within its type is not one.
+    let err = decode_event::<Wide>(
+        r#"{"big": 100000000000000000000000, "signed": -100000000000000000000000, "name": 5}"#,
+    )
+    .unwrap_err();
+    assert_eq!(found(err.issues()), [("name", "type")]);
+    // Past its type's bounds it is, with the bounds in the message.
+    let err = decode_event::<Wide>(r#"{"big": -1, "signed": 1e40, "name": 5}"#).unwrap_err();
+    assert_eq!(
+        found(err.issues()),
+        [("big", "type"), ("signed", "type"), ("name", "type")]
+    );
+    assert_eq!(
+        err.issues()[0].message,
+        "must be an integer from 0 to 340282366920938463463374607431768211455"
+    );
+}

@@ -136,7 +136,7 @@ measure() {
     cargo clean -q -p "$1" $2 --manifest-path "$OUT/Cargo.toml"
     /usr/bin/time -f "%e %U %S" -o "$times" cargo build -q -p "$1" $2 --manifest-path "$OUT/Cargo.toml"
     local dt cpu
-    read -r dt cpu < <(awk '{ printf "%.2f %.2f", $1, $2 + $3 }' "$times")
+    read -r dt cpu < <(awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$times")
     if [ -z "$best" ] || awk -v d="$dt" -v b="$best" 'BEGIN { exit !(d < b) }'; then best=$dt; fi
     if [ -z "$best_cpu" ] || awk -v d="$cpu" -v b="$best_cpu" 'BEGIN { exit !(d < b) }'; then best_cpu=$cpu; fi
   done

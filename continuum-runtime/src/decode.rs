@@ -194,7 +194,10 @@ pub(crate) fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constrai
         }
         TypeSchema::Integer { min, max } => {
             normalize_integer(value);
-            let Some((_, in_bounds)) = json_integer(value, min, max) else {
+            let Some(in_bounds) = json_integer(value, min, max)
+                .map(|(_, in_bounds)| in_bounds)
+                .or_else(|| wide_integer(value, min, max))
+            else {
                 wrong_type(cx, "an integer", value);
                 return;
             };
@@ -266,6 +269,21 @@ pub(crate) fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constrai
             }
         }
     }
+}
+
+/// A whole number past 64 bits, which `serde_json::Value` holds only as a
+/// float, for an `i128`/`u128` field: whether it lies within the type's
+/// bounds (compared as floats: -2^127, 2^127 and 2^128 are exact). `None`
+/// for any other value or type, as no other integer type reaches that far.
+#[allow(clippy::cast_precision_loss)]
+fn wide_integer(value: &Value, min: i128, max: u128) -> Option<bool> {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    let wide = min < i128::from(i64::MIN) || max > u128::from(u64::MAX);
+    let f = value
+        .as_f64()
+        .filter(|f| wide && value.is_f64() && f.fract() == 0.0 && f.abs() >= TWO_63)?;
+    // `max as f64` rounds `i128::MAX`/`u128::MAX` up to the power of two above.
+    Some(f >= min as f64 && f < max as f64)
 }
 
 fn walk_items(item: TypeSchema, items: &mut [Value], cx: &mut Checker, constraints: bool) {
