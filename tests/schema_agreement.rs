@@ -535,6 +535,8 @@ pub struct Types {
     pub id: uuid::Uuid,
     /// Feature `chrono`.
     pub at: chrono::DateTime<chrono::Utc>,
+    /// Feature `chrono`, a date.
+    pub day: chrono::NaiveDate,
     /// Feature `time`, as RFC 3339.
     pub since: time::OffsetDateTime,
     /// Feature `url`.
@@ -547,7 +549,7 @@ fn types_base() -> Value {
     json!({
         "boxed": 1, "shared": "abc", "cow": "ab", "tags": ["a", "b"], "sorted": [3, 1],
         "rgb": [0, 128, 255], "big": 0, "signed": -5, "ip": "127.0.0.1",
-        "id": "67e55044-10b1-426f-9247-bb680e5fe0c8", "at": "2026-01-02T03:04:05Z",
+        "id": "67e55044-10b1-426f-9247-bb680e5fe0c8", "at": "2026-01-02T03:04:05Z", "day": "2026-01-31",
         "since": "2026-01-02T03:04:05.5+01:00", "link": "https://example.com/a?b=c",
         "until": null,
     })
@@ -598,6 +600,8 @@ fn json_schema_agrees_on_every_new_type() {
         (t("at", json!("2026-01-02T03:04:05+09:00")), true),
         (t("at", json!("yesterday")), false),
         (t("at", json!("2026-13-02T03:04:05Z")), false),
+        (t("day", json!("2026-02-30")), false),
+        (t("day", json!("2026-01-31T00:00:00Z")), false),
         (t("since", json!("2026-01-02T03:04:05Z")), true),
         (t("since", json!("2026-01-02")), false),
         (t("since", json!([2026, 2])), false),
@@ -637,6 +641,7 @@ fn new_types_round_trip_in_their_wire_form() {
     assert_eq!(schema["properties"]["id"]["format"], "uuid");
     assert_eq!(schema["properties"]["at"]["format"], "date-time");
     assert_eq!(schema["properties"]["since"]["format"], "date-time");
+    assert_eq!(schema["properties"]["day"]["format"], "date");
     assert_eq!(schema["properties"]["link"]["format"], "uri");
     assert_eq!(schema["properties"]["tags"]["uniqueItems"], true);
     assert_eq!(schema["properties"]["big"]["minimum"], 0);

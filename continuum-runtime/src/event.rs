@@ -192,7 +192,7 @@ use crate::validate::{Checker, ValidationErrors};
 /// `[T; N]`, `HashSet<T>`, `BTreeSet<T>`, `HashMap<String, T>`,
 /// `BTreeMap<String, T>`, `std::net::IpAddr` (and its `V4`/`V6`) and
 /// `serde_json::Value`; with the cargo features of the same names,
-/// `uuid::Uuid`, `chrono::DateTime<Utc>`/`DateTime<FixedOffset>`,
+/// `uuid::Uuid`, `chrono::DateTime<Utc>`/`DateTime<FixedOffset>`/`NaiveDate`,
 /// `time::OffsetDateTime` and `url::Url`. Derive it for your own structs and
 /// enums with `#[derive(Payload)]`.
 ///

@@ -49,6 +49,8 @@ formatted! {
         |s| s.parse::<chrono::DateTime<chrono::Utc>>().is_ok();
     chrono::DateTime<chrono::FixedOffset>: CHRONO_FIXED = Some("date-time"), &[], "an RFC 3339 date-time",
         |s| s.parse::<chrono::DateTime<chrono::FixedOffset>>().is_ok();
+    chrono::NaiveDate: CHRONO_DATE = Some("date"), &[], "a date such as 2026-01-31",
+        |s| s.parse::<chrono::NaiveDate>().is_ok();
 }
 
 /// `time::OffsetDateTime` travels as RFC 3339 (its own `Serialize` writes
