@@ -2,8 +2,8 @@
 //! through `continuum-runtime`, which re-exports both and documents them.
 //!
 //! One file per stage: [`attr`] parses (keeping spans), [`check`] and
-//! [`model`] check and build the model generation reads, [`expand`]
-//! generates. Errors are collected in a [`ctxt::Ctxt`] so every mistake is
+//! [`model`] check and build the model generation reads ([`variants`] for
+//! enums), [`expand`] generates ([`tagged`] for enums with data). Errors are collected in a [`ctxt::Ctxt`] so every mistake is
 //! reported in one build, and on error the item is still emitted with stub
 //! impls so one mistake gives one error.
 
@@ -36,9 +36,10 @@ pub fn continuum_event(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand_event(attr.into(), item.into()).into()
 }
 
-/// Make a struct with named fields or a unit-variant enum usable inside an
-/// event payload: `Payload` plus serde impls with the events' defaults
-/// (camelCase, unknown fields rejected).
+/// Make a struct with named fields or an enum (unit variants: a string
+/// union; with data: serde's external, internal or adjacent tagging) usable
+/// inside an event payload: `Payload` plus serde impls with the events'
+/// defaults (camelCase, unknown fields rejected).
 ///
 /// The full reference, with examples, is the `continuum_runtime::event`
 /// module.
