@@ -289,7 +289,8 @@ pub(crate) fn constraints(cx: &Ctxt, ty: Option<&Type>, constraints: &[Constrain
 
 /// Whether the type is one of the standard types whose `Serialize` and
 /// `Deserialize` are known to agree with `Payload` (`String`, numbers,
-/// `Vec<String>`, …), by name, as serde reads types. Generated serde code
+/// `Vec<String>`, …, and types that derived `Payload` earlier in this
+/// compilation: see [`crate::known`]), by name, as serde reads types. Generated serde code
 /// reads and writes every other field through `Payload`'s own methods, so
 /// a field type that is not a `Payload` gives one error, about `Payload`,
 /// and not one per serde trait besides.
@@ -316,6 +317,7 @@ pub(crate) fn is_standard(ty: &Type) -> bool {
                     [],
                 ) => true,
                 ("Vec" | "VecDeque" | "Option" | "Box", [inner]) => is_standard(inner),
+                (name, []) if crate::known::is_derived(name) => true,
                 ("HashMap" | "BTreeMap", [key, value]) => {
                     matches!(key, Type::Path(k) if k.path.is_ident("String")) && is_standard(value)
                 }

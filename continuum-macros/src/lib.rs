@@ -18,6 +18,7 @@ mod case;
 mod check;
 mod ctxt;
 mod expand;
+mod known;
 mod model;
 mod suggest;
 mod tagged;
@@ -163,6 +164,10 @@ fn expand_payload(item: TokenStream2) -> TokenStream2 {
     let (krate, deny) = attr::parse_payload_options(&cx, &input.attrs);
     let krate = krate.unwrap_or_else(model::default_krate);
     let model = model::build(&cx, &input, Kind::Payload, krate, deny);
+    if model.is_some() {
+        // With or without errors, the type gets a `Payload` impl (real or stub).
+        known::record(&input.ident.to_string());
+    }
     match (cx.finish(), model) {
         (None, Some(m)) => {
             let mut items = expand::remote_serde(&m, &input);
