@@ -56,7 +56,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     match client.publish(bad).await {
         Err(e) if e.is_invalid() => {
-            println!("\na bad payload gets {}:", e.status().map_or(0, |s| s.as_u16()));
+            println!(
+                "\na bad payload gets {}:",
+                e.status().map_or(0, |s| s.as_u16())
+            );
             for issue in e.issues() {
                 println!("  {issue}");
             }

@@ -3,7 +3,7 @@
 //! another Rust service, with the same `#[continuum_event]` types the server
 //! declares.
 //!
-//! ```no_run
+//! ```
 //! use continuum_runtime::prelude::*;
 //! use continuum_runtime::client::{Client, Item};
 //!
@@ -16,20 +16,28 @@
 //!     pub progress: u8,
 //! }
 //!
-//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = Client::new("http://127.0.0.1:3000/api/events").token("secret");
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let hub = Hub::builder().ingest_token("secret").build()?;
+//! # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let url = format!("http://{}/api/events", listener.local_addr()?);
+//! # tokio::spawn(continuum_runtime::Server::new(hub).run(listener, std::future::pending::<()>()));
+//! let client = Client::new(&url).token("secret");     // e.g. http://127.0.0.1:3000/api/events
 //!
 //! // Publish: validated here, sent with an idempotency key, retried on
 //! // connection errors and `503`; resolves to the id the server assigned.
-//! let id = client.publish(&AiTaskProgress { task_id: "gen-1".into(), progress: 10 }).await?;
-//! println!("published {id}");
+//! let first = client.publish(&AiTaskProgress { task_id: "gen-1".into(), progress: 10 }).await?;
 //!
 //! // Subscribe: typed events, reconnecting with `Last-Event-ID`; a reset
 //! // (the server could not prove nothing was missed) is an item, not a gap.
-//! let mut events = client.subscribe::<AiTaskProgress>();
+//! // `last_event_id` resumes after an id; without it the stream starts live.
+//! let mut events = client.subscribe::<AiTaskProgress>().last_event_id(first.to_string());
+//! let second = client.publish(&AiTaskProgress { task_id: "gen-1".into(), progress: 20 }).await?;
 //! while let Some(item) = events.next().await {       // also a `futures_core::Stream`
 //!     match item? {
-//!         Item::Event { id, event } => println!("{id}: {} at {}%", event.task_id, event.progress),
+//!         Item::Event { id, event } => {
+//!             assert_eq!((id, event.progress), (second, 20));
+//!             break;
+//!         }
 //!         Item::Reset(reason) => println!("missed events ({reason:?}): refetch state"),
 //!     }
 //! }
