@@ -54,7 +54,7 @@
 //! timeouts and `502`/`503`/`504` answers, with exponential backoff and
 //! jitter, waiting the server's `retry-after` when it sends one (capped at
 //! the backoff's maximum). Failures are a [`ClientError`] with `is_*`
-//! predicates; a `422` carries its typed [`Issue`](crate::Issue)s.
+//! predicates; a `422` carries its typed [`Issue`]s.
 //!
 //! # Subscribing
 //!
@@ -94,6 +94,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+/// Why the server sent a reset: the reason an [`Item::Reset`] carries.
+pub use crate::sse::ResetReason;
 pub use error::ClientError;
 pub use subscribe::{Item, RawEvent, Subscription};
 
