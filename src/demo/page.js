@@ -1,4 +1,4 @@
-// Bundled from clients/typescript/demo/page.ts by 'npm run bundle:demo'. Do not edit.
+// Bundled from clients/typescript/demo/page.ts by `npm run bundle:demo`. Do not edit.
 "use strict";
 (() => {
   // src/subscribe.ts
@@ -159,9 +159,7 @@
   function report(error) {
     const g = globalThis;
     if (typeof g.reportError === "function") g.reportError(error);
-    else setTimeout(() => {
-      throw error;
-    });
+    else console.error(error);
   }
   function withQuery(url, key2, value) {
     if (value === void 0 || value === "") return url;

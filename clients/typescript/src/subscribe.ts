@@ -285,13 +285,14 @@ function parse(text: string): unknown {
   }
 }
 
-/** Report without throwing into the event source (as the browser does for listeners). */
+/**
+ * Report without throwing into the event source: `reportError` in browsers
+ * (the console and `window.onerror`, as for any listener), the console elsewhere.
+ */
 function report(error: unknown): void {
   const g = globalThis as { reportError?: (e: unknown) => void };
   if (typeof g.reportError === "function") g.reportError(error);
-  else setTimeout(() => {
-    throw error;
-  });
+  else console.error(error);
 }
 
 /** `url` with `key=value` added to its query (nothing when `value` is undefined). */
