@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
-use support::{ci, find};
+use support::{ci, find, open_browser, start_driver, WAIT};
 
 fn package_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/typescript")
@@ -50,12 +50,12 @@ fn generated_module_for_the_demo_is_committed_and_fresh() {
 /// hub, so a new epoch), as a deploy would.
 struct Restartable {
     addr: SocketAddr,
-    builder: fn() -> HubBuilder,
+    builder: Box<dyn Fn() -> HubBuilder + Send + Sync>,
     server: Mutex<Option<DemoServer>>,
 }
 
 impl Restartable {
-    async fn start(builder: fn() -> HubBuilder) -> Arc<Restartable> {
+    async fn start(builder: impl Fn() -> HubBuilder + Send + Sync + 'static) -> Arc<Restartable> {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = DemoServer::start(listener, builder(), quiet())
@@ -63,7 +63,7 @@ impl Restartable {
             .unwrap();
         Arc::new(Restartable {
             addr,
-            builder,
+            builder: Box::new(builder),
             server: Mutex::new(Some(server)),
         })
     }
@@ -259,4 +259,214 @@ async fn control_server(demo: Arc<Restartable>) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
+}
+
+/// Run `script` in the page until `check` holds for what it returns.
+async fn wait_until(
+    browser: &fantoccini::Client,
+    what: &str,
+    script: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let got = browser
+            .execute(script, vec![])
+            .await
+            .expect("run script in page");
+        if check(&got) {
+            return got;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}; last saw {got}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Wait until the server's metrics satisfy `check` (the browser acts on its own clock).
+async fn wait_metrics(
+    demo: &Restartable,
+    what: &str,
+    check: impl Fn(&continuum_runtime::metrics::MetricsSnapshot) -> bool,
+) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let m = demo.metrics().await;
+        if check(&m) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}; metrics {m:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+fn section(name: &str) -> String {
+    format!(
+        "const s = document.getElementById('{name}');
+         return s ? {{ status: s.dataset.status, statuses: s.dataset.statuses, resets: s.dataset.resets,
+                      lastEventId: s.dataset.lastEventId, renders: s.dataset.renders,
+                      tasks: [...s.querySelectorAll('.task')].map(t => [t.dataset.taskId, t.dataset.stage, Number(t.dataset.progress)]) }} : null;"
+    )
+}
+
+async fn post_progress(demo: &Restartable, task: &str, stage: &str, progress: u8) -> String {
+    let res = reqwest::Client::new()
+        .post(demo.url())
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"type": "ai.task.progress", "data": {"taskId": task, "stage": stage, "progress": progress}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+fn has_task(v: &Value, task: &str, stage: &str, progress: u8) -> bool {
+    v["tasks"]
+        .as_array()
+        .is_some_and(|ts| ts.contains(&serde_json::json!([task, stage, progress])))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn react_hook_in_chromium_against_the_real_server() {
+    let chromium = find(
+        "chromium",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    );
+    let chromedriver = find("chromedriver", &["/usr/bin/chromedriver"]);
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        assert!(!ci(), "CI=true but chromium/chromedriver are missing: install them with `apt-get install chromium chromium-driver`");
+        eprintln!("\n!!!!!!!! SKIPPED the React hook browser test: chromium and/or chromedriver not found.");
+        eprintln!(
+            "!!!!!!!! Install them with `apt-get install chromium chromium-driver` to run it.\n"
+        );
+        return;
+    };
+    if npm(&["run", "bundle:hook-test"], vec![]).await.is_none() {
+        return;
+    }
+    let app = std::fs::read_to_string(package_dir().join("build/hook-app.js")).unwrap();
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><title>hook</title><div id=root></div><script>{}</script>",
+        app.replace("</script", "<\\/script")
+    );
+
+    // The page comes from another origin than the events, as in most apps:
+    // the hook's credentialed EventSource needs the server's CORS answer.
+    let page_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let page_addr = page_listener.local_addr().unwrap();
+    let page_origin = format!("http://{page_addr}");
+    let pages = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(page_listener, pages).await });
+    let origin = page_origin.clone();
+    let demo = Restartable::start(move || Hub::builder().allowed_origins([origin.clone()])).await;
+
+    let profile =
+        std::env::temp_dir().join(format!("continuum-hook-chromium-{}", std::process::id()));
+    let (_driver, driver_port) = start_driver(&chromedriver).await;
+    let browser = open_browser(&chromium, driver_port, &profile).await;
+    browser
+        .goto(&format!("{page_origin}/?events={}", demo.url()))
+        .await
+        .expect("open the hook page");
+
+    // Both components open, on one shared connection.
+    for name in ["a", "b"] {
+        wait_until(&browser, "the hook to open", &section(name), |v| {
+            v["status"] == "open"
+        })
+        .await;
+    }
+    wait_metrics(&demo, "one shared subscriber", |m| m.subscribers_now == 1).await;
+    assert_eq!(
+        demo.metrics().await.connections_total,
+        1,
+        "two components, StrictMode: still one EventSource"
+    );
+
+    // Events update the DOM of both.
+    let id = post_progress(&demo, "hook-1", "generating", 42).await;
+    for name in ["a", "b"] {
+        let v = wait_until(&browser, "42 %", &section(name), |v| {
+            has_task(v, "hook-1", "generating", 42)
+        })
+        .await;
+        assert_eq!(v["lastEventId"], id.as_str());
+    }
+
+    // Re-renders with new closures do not reconnect, and the new handlers run.
+    for _ in 0..20 {
+        browser
+            .execute("window.continuumTest.rerender();", vec![])
+            .await
+            .unwrap();
+    }
+    wait_until(&browser, "20 re-renders", &section("a"), |v| {
+        v["renders"] == "20"
+    })
+    .await;
+    post_progress(&demo, "hook-1", "done", 100).await;
+    wait_until(&browser, "done", &section("b"), |v| {
+        has_task(v, "hook-1", "done", 100)
+    })
+    .await;
+    let m = demo.metrics().await;
+    assert_eq!(
+        (m.connections_total, m.subscribers_now),
+        (1, 1),
+        "re-renders reconnected"
+    );
+
+    // A restart: the hook shows `reconnecting`, reconnects, and reports the reset.
+    demo.restart().await;
+    for name in ["a", "b"] {
+        let v = wait_until(&browser, "a reset after the restart", &section(name), |v| {
+            v["resets"] == "foreign_epoch" && v["status"] == "open"
+        })
+        .await;
+        assert_eq!(v["statuses"], "open,reconnecting,open", "{name}: {v}");
+    }
+    wait_metrics(&demo, "one shared subscriber after the restart", |m| {
+        m.subscribers_now == 1
+    })
+    .await;
+    post_progress(&demo, "hook-2", "prompting", 7).await;
+    wait_until(&browser, "an event after the restart", &section("a"), |v| {
+        has_task(v, "hook-2", "prompting", 7)
+    })
+    .await;
+    assert_eq!(demo.metrics().await.connections_total, 1);
+
+    // Unmounting the last component closes the connection.
+    browser
+        .execute("window.continuumTest.unmount();", vec![])
+        .await
+        .unwrap();
+    wait_metrics(&demo, "the connection to close on unmount", |m| {
+        m.subscribers_now == 0
+    })
+    .await;
+
+    let png = browser.screenshot().await.expect("screenshot");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hook.png"), &png).unwrap();
+    browser.close().await.expect("close the browser");
+    demo.stop().await;
+    let _ = std::fs::remove_dir_all(&profile);
 }
