@@ -67,14 +67,17 @@ async fn login(Path(user): Path<u64>) -> impl IntoResponse {
 }
 
 async fn notify(State(hub): State<Hub>, Path(user): Path<u64>, text: String) -> impl IntoResponse {
-    match (UserNotification { text }).emit_to(&format!("user:{user}"), &hub) {
+    match (UserNotification { text })
+        .emit_to(&format!("user:{user}"), &hub)
+        .await
+    {
         Ok(id) => (StatusCode::ACCEPTED, format!("sent {id} to user {user}\n")),
         Err(err) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{err}\n")),
     }
 }
 
 async fn announce(State(hub): State<Hub>, text: String) -> impl IntoResponse {
-    match (Announcement { text }).emit(&hub) {
+    match (Announcement { text }).emit(&hub).await {
         Ok(id) => (StatusCode::ACCEPTED, format!("announced {id}\n")),
         Err(err) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{err}\n")),
     }

@@ -94,35 +94,35 @@ pub async fn simulate(hub: Hub, tasks: usize) {
 }
 
 async fn run_task(hub: &Hub, task_id: &str, seed: u64) {
-    let emit = |stage: Stage, progress: u8| {
+    let emit = |stage: Stage, progress: u8| async move {
         let event = AiTaskProgress {
             task_id: task_id.to_owned(),
             stage,
             progress,
         };
-        if let Err(err) = event.emit(hub) {
+        if let Err(err) = event.emit(hub).await {
             tracing::warn!(%err, "demo: could not emit");
         }
     };
     // A small deterministic "random" so lanes do not move in step.
     let step = 3 + (seed % 5) as u8;
     let tick = Duration::from_millis(150 + (seed % 4) * 60);
-    emit(Stage::Queued, 0);
+    emit(Stage::Queued, 0).await;
     tokio::time::sleep(tick * 4).await;
-    emit(Stage::Prompting, 0);
+    emit(Stage::Prompting, 0).await;
     tokio::time::sleep(tick * 4).await;
     let fails_at = if seed % 9 == 4 { Some(60) } else { None };
     let mut progress = 0u8;
     while progress < 100 {
         progress = progress.saturating_add(step).min(100);
         if fails_at.is_some_and(|at| progress >= at) {
-            emit(Stage::Failed, progress);
+            emit(Stage::Failed, progress).await;
             return;
         }
-        emit(Stage::Generating, progress);
+        emit(Stage::Generating, progress).await;
         tokio::time::sleep(tick).await;
     }
-    emit(Stage::Done, 100);
+    emit(Stage::Done, 100).await;
 }
 
 /// How the demo's simulator runs.

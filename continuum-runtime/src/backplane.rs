@@ -27,13 +27,19 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::hub::log::Log;
 use crate::id::{Epoch, EventId};
+use crate::sse::ResetReason;
 
 /// One event, encoded once, on its way to the backplane.
 #[derive(Clone)]
@@ -63,6 +69,7 @@ impl fmt::Debug for Outgoing {
 #[derive(Debug)]
 pub struct BackplaneError {
     message: String,
+    unavailable: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -74,8 +81,27 @@ impl BackplaneError {
     ) -> Self {
         BackplaneError {
             message: message.into(),
+            unavailable: false,
             source,
         }
+    }
+
+    /// The transport is unreachable (or did not answer in time): nothing was
+    /// published, and a retry later may succeed. Ingest answers `503`
+    /// `backplane_unavailable` with `retry-after`.
+    pub fn unavailable(
+        message: impl Into<String>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        BackplaneError {
+            unavailable: true,
+            ..BackplaneError::new(message, source)
+        }
+    }
+
+    /// Whether the transport was unreachable (see [`unavailable`](Self::unavailable)).
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 }
 
@@ -91,46 +117,152 @@ impl std::error::Error for BackplaneError {
     }
 }
 
+/// What a backplane acknowledged: the ids of a published batch, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ack {
+    /// One id per event of the batch, in order.
+    pub ids: Vec<EventId>,
+    /// `true` when the idempotency key was seen within its window: nothing
+    /// was published now and `ids` are the ones assigned the first time.
+    pub replayed: bool,
+}
+
+/// A batch published at most once per key within `window`: a retry with the
+/// same key (on any node, for a shared backplane) gets the first ids back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The client's `Idempotency-Key`.
+    pub key: Arc<str>,
+    /// How long the key is remembered.
+    pub window: Duration,
+}
+
+/// The acknowledgement of [`Backplane::publish`]: a future resolving to the
+/// [`Ack`] once the backplane has the batch. Ready at once for a backplane
+/// that orders events in-process, such as [`InMemory`]; no allocation then.
+#[must_use = "the batch is being published; await the acknowledgement to learn its ids or its error"]
+pub struct Publishing {
+    state: PublishingState,
+}
+
+enum PublishingState {
+    Ready(Option<Result<Ack, BackplaneError>>),
+    Pending(Pin<Box<dyn Future<Output = Result<Ack, BackplaneError>> + Send>>),
+}
+
+impl Publishing {
+    /// An acknowledgement known now.
+    pub fn ready(result: Result<Ack, BackplaneError>) -> Self {
+        Publishing {
+            state: PublishingState::Ready(Some(result)),
+        }
+    }
+
+    /// An acknowledgement that arrives later (e.g. a reply from Redis). The
+    /// publish must already be under way: dropping this must not cancel it.
+    pub fn pending(
+        future: impl Future<Output = Result<Ack, BackplaneError>> + Send + 'static,
+    ) -> Self {
+        Publishing {
+            state: PublishingState::Pending(Box::pin(future)),
+        }
+    }
+
+    /// The acknowledgement if it is known without waiting.
+    pub(crate) fn take_ready(&mut self) -> Option<Result<Ack, BackplaneError>> {
+        match &mut self.state {
+            PublishingState::Ready(r) => r.take(),
+            PublishingState::Pending(_) => None,
+        }
+    }
+}
+
+impl fmt::Debug for Publishing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            PublishingState::Ready(Some(Ok(_))) => "acknowledged",
+            PublishingState::Ready(Some(Err(_))) => "failed",
+            PublishingState::Ready(None) => "taken",
+            PublishingState::Pending(_) => "pending",
+        };
+        f.debug_struct("Publishing").field("state", &state).finish()
+    }
+}
+
+impl Future for Publishing {
+    type Output = Result<Ack, BackplaneError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().state {
+            PublishingState::Ready(r) => {
+                Poll::Ready(r.take().unwrap_or_else(|| {
+                    Err(BackplaneError::new("acknowledgement polled twice", None))
+                }))
+            }
+            PublishingState::Pending(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
 /// The transport that orders events and delivers them to every node's
 /// [`LocalLog`]. See the [module docs](self).
 pub trait Backplane: Send + Sync + 'static {
-    /// The epoch of the stream this backplane orders; ids of other epochs
-    /// are foreign. Must not change while the hub runs.
-    fn epoch(&self) -> Epoch;
+    /// Called once when the hub is built, with the log to deliver into. The
+    /// backplane sets the log's epoch here or later ([`LocalLog::restart`]);
+    /// a shared backplane starts its reader task here.
+    fn attach(&self, log: LocalLog);
 
-    /// Called once when the hub is built, with the log to deliver into (a
-    /// shared backplane starts its reader task here). The default does nothing.
-    fn attach(&self, log: LocalLog) {
-        let _ = log;
-    }
-
-    /// Publish `batch` atomically and in order, returning one id per event.
-    /// The events must reach `log` (now, or later from a reader) in id order.
+    /// Publish `batch` atomically and in order, at most once per `key`
+    /// within its window. The events must reach `log` (now, or later from a
+    /// reader) in id order; the returned [`Publishing`] resolves to their ids
+    /// once the backplane has them. The publish starts before this returns.
     ///
-    /// # Errors
-    /// When the transport fails; nothing of the batch may be delivered then.
-    fn publish(&self, log: &LocalLog, batch: Vec<Outgoing>)
-        -> Result<Vec<EventId>, BackplaneError>;
+    /// On error nothing of the batch may be delivered.
+    fn publish(
+        &self,
+        log: &LocalLog,
+        batch: Vec<Outgoing>,
+        key: Option<IdempotencyKey>,
+    ) -> Publishing;
+
+    /// Whether the backplane can publish now (`false` while its transport is
+    /// unreachable). For metrics and health checks; the default is `true`.
+    fn is_up(&self) -> bool {
+        true
+    }
 }
 
 /// The default backplane: one process, dense sequence numbers, a random
 /// epoch per start (so ids from before a restart are recognised as foreign).
+/// Publishing is synchronous: the acknowledgement is ready when
+/// [`Backplane::publish`] returns.
 #[derive(Debug)]
 pub struct InMemory {
     epoch: Epoch,
+    idempotency: Mutex<IdempotencyWindow>,
 }
 
 impl InMemory {
     /// A backplane with a fresh random epoch.
     pub fn new() -> Self {
-        InMemory {
-            epoch: Epoch::random(),
-        }
+        InMemory::with_epoch(Epoch::random())
     }
 
     /// A backplane with a chosen epoch (tests, or restoring a stream).
     pub fn with_epoch(epoch: Epoch) -> Self {
-        InMemory { epoch }
+        InMemory {
+            epoch,
+            idempotency: Mutex::new(IdempotencyWindow::new(DEFAULT_IDEMPOTENCY_CAPACITY)),
+        }
+    }
+
+    /// Remember at most `capacity` idempotency keys (oldest forgotten
+    /// first); 0 remembers none.
+    pub fn idempotency_capacity(self, capacity: usize) -> Self {
+        InMemory {
+            idempotency: Mutex::new(IdempotencyWindow::new(capacity)),
+            ..self
+        }
     }
 }
 
@@ -140,17 +272,94 @@ impl Default for InMemory {
     }
 }
 
+/// Keys a new [`InMemory`] remembers at most.
+const DEFAULT_IDEMPOTENCY_CAPACITY: usize = 10_000;
+
 impl Backplane for InMemory {
-    fn epoch(&self) -> Epoch {
-        self.epoch
+    fn attach(&self, log: LocalLog) {
+        log.restart(self.epoch, 0);
     }
 
     fn publish(
         &self,
         log: &LocalLog,
         batch: Vec<Outgoing>,
-    ) -> Result<Vec<EventId>, BackplaneError> {
-        Ok(log.append(batch))
+        key: Option<IdempotencyKey>,
+    ) -> Publishing {
+        let Some(key) = key else {
+            return Publishing::ready(Ok(Ack {
+                ids: log.append(batch),
+                replayed: false,
+            }));
+        };
+        // Held across the append so that concurrent retries publish once.
+        let mut window = self
+            .idempotency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = tokio::time::Instant::now();
+        window.expire(now, key.window);
+        if let Some(ids) = window.get(&key.key) {
+            return Publishing::ready(Ok(Ack {
+                ids,
+                replayed: true,
+            }));
+        }
+        let ids = log.append(batch);
+        window.insert(now, key.key, ids.clone());
+        Publishing::ready(Ok(Ack {
+            ids,
+            replayed: false,
+        }))
+    }
+}
+
+/// Idempotency keys seen within the window, oldest first.
+#[derive(Debug)]
+struct IdempotencyWindow {
+    capacity: usize,
+    map: HashMap<Arc<str>, (tokio::time::Instant, Vec<EventId>)>,
+    order: VecDeque<(tokio::time::Instant, Arc<str>)>,
+}
+
+impl IdempotencyWindow {
+    fn new(capacity: usize) -> Self {
+        IdempotencyWindow {
+            capacity,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn expire(&mut self, now: tokio::time::Instant, window: Duration) {
+        while let Some((at, _)) = self.order.front() {
+            if now.duration_since(*at) < window {
+                break;
+            }
+            if let Some((_, k)) = self.order.pop_front() {
+                self.map.remove(&k);
+            }
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Vec<EventId>> {
+        self.map.get(key).map(|(_, ids)| ids.clone())
+    }
+
+    fn insert(&mut self, now: tokio::time::Instant, key: Arc<str>, ids: Vec<EventId>) {
+        if self.capacity == 0 {
+            return;
+        }
+        while self.map.len() >= self.capacity {
+            match self.order.pop_front() {
+                Some((_, k)) => {
+                    self.map.remove(&k);
+                }
+                None => break,
+            }
+        }
+        self.order.push_back((now, key.clone()));
+        self.map.insert(key, (now, ids));
     }
 }
 
@@ -186,6 +395,22 @@ impl LocalLog {
     /// may redeliver after a reconnect), as are ids of another epoch.
     pub fn deliver(&self, events: Vec<(EventId, Outgoing)>) {
         self.log.deliver(events)
+    }
+
+    /// The stream's epoch is `epoch` and the next events come after
+    /// `after_seq`. Called once at attach to set the epoch the log starts in
+    /// (silently, before anything was delivered); later, when the backplane's
+    /// view broke — the stream was lost and a new epoch began, or events left
+    /// the stream before this node read them — every subscriber gets
+    /// `continuum.reset` in order (`stream_lost` for a new epoch, `evicted`
+    /// for a gap in the same one), and no older id replays past the break.
+    pub fn restart(&self, epoch: Epoch, after_seq: u64) {
+        let reason = if epoch == self.epoch() {
+            ResetReason::Evicted
+        } else {
+            ResetReason::StreamLost
+        };
+        self.log.restart(epoch, after_seq, reason)
     }
 
     /// Declare that this node's view of the stream starts after `seq`: a

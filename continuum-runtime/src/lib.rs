@@ -31,7 +31,7 @@ pub use config::{BuildError, ConfigError, HubBuilder};
 pub use continuum_macros::{continuum_event, Payload};
 pub use event::{DynEvent, Event, Payload};
 pub use http::HubService;
-pub use hub::{default_hub, emit, emit_to, set_default_hub, EmitError, EventId, Hub};
+pub use hub::{default_hub, emit, emit_to, set_default_hub, Emit, EmitError, EventId, Hub};
 pub use registry::{Registry, RegistryError};
 pub use schema::{Constraint, EventSchema, FieldSchema, StructSchema, TypeSchema};
 pub use serve::{raise_open_files_limit, serve, serve_with_shutdown, Server};

@@ -89,7 +89,6 @@ impl IngestReject {
 pub(crate) struct Metrics {
     pub(crate) subscribers_now: AtomicU64,
     pub(crate) connections_total: AtomicU64,
-    pub(crate) events_published: AtomicU64,
     pub(crate) frames_delivered: AtomicU64,
     pub(crate) resets: AtomicU64,
     pub(crate) cut_off: AtomicU64,
@@ -103,7 +102,7 @@ impl Metrics {
         MetricsSnapshot {
             subscribers_now: self.subscribers_now.load(Relaxed),
             connections_total: self.connections_total.load(Relaxed),
-            events_published: self.events_published.load(Relaxed),
+            events_published: 0,
             frames_delivered: self.frames_delivered.load(Relaxed),
             resets: self.resets.load(Relaxed),
             subscribers_cut_off: self.cut_off.load(Relaxed),
@@ -125,7 +124,8 @@ pub struct MetricsSnapshot {
     pub subscribers_now: u64,
     /// SSE subscriptions opened since start.
     pub connections_total: u64,
-    /// Events published since start.
+    /// Events fanned out by this node since start: its own, and with a
+    /// shared backplane every other node's too.
     pub events_published: u64,
     /// Event frames written to SSE subscribers (one per event per subscriber;
     /// handshakes, resets and heartbeats not counted).

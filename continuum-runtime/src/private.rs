@@ -10,7 +10,7 @@ pub use crate::constraints::{
     custom, EachCheck, LengthCheck, Pattern, PatternCheck, RangeBounds, RangeCheck,
 };
 pub use crate::event::{Event, Payload};
-pub use crate::hub::{EmitError, EventId, Hub};
+pub use crate::hub::{Emit, EmitError, EventId, Hub};
 pub use crate::registry::{Registration, Submitted};
 pub use crate::schema::{
     Constraint, EnumSchema, EventSchema, FieldSchema, Number, StructSchema, TypeSchema,

@@ -51,12 +51,17 @@ pub enum ResetReason {
     /// The `Last-Event-ID` is not an id this hub issued (malformed, or newer
     /// than anything published).
     UnknownId,
+    /// The shared stream behind a backplane was lost (e.g. Redis restarted
+    /// empty): a new epoch began and events of the old one may be missing.
+    StreamLost,
 }
 
 impl ResetReason {
-    /// The wire name: `evicted`, `foreign_epoch`, `lagged`, `unknown_id`.
+    /// The wire name: `evicted`, `foreign_epoch`, `lagged`, `unknown_id`,
+    /// `stream_lost`.
     pub const fn as_str(self) -> &'static str {
         match self {
+            ResetReason::StreamLost => "stream_lost",
             ResetReason::Evicted => "evicted",
             ResetReason::ForeignEpoch => "foreign_epoch",
             ResetReason::Lagged => "lagged",

@@ -22,7 +22,7 @@ async fn graceful_shutdown_ends_streams_cleanly_and_clients_replay_after_restart
         .unwrap();
     let mut h1_sub = subscribe(&server.url, &[]).await;
     let mut h2_sub = subscribe_with(&h2, &server.url, &[]).await;
-    let seen = server.hub.emit(progress("t", 1)).unwrap().to_string();
+    let seen = server.hub.emit(progress("t", 1)).await.unwrap().to_string();
     assert_eq!(h1_sub.next().await.id, seen);
     assert_eq!(h2_sub.next().await.id, seen);
 
@@ -35,7 +35,7 @@ async fn graceful_shutdown_ends_streams_cleanly_and_clients_replay_after_restart
     }
 
     // Published while no server was up; a reconnect with the last id replays it.
-    let missed = server.hub.emit(progress("t", 2)).unwrap().to_string();
+    let missed = server.hub.emit(progress("t", 2)).await.unwrap().to_string();
     let again = serve_hub(server.hub.clone(), Server::new).await;
     let mut sub = subscribe(&again.url, &[("last-event-id", &seen)]).await;
     assert_eq!(sub.next().await.id, missed);
@@ -161,7 +161,7 @@ async fn stalled_subscriber_is_cut_off_with_a_reset_while_others_are_unaffected(
     assert!(server.hub.metrics().subscribers_cut_off >= 1);
 
     // The good subscriber is still live.
-    let next = server.hub.emit(Ping).unwrap().to_string();
+    let next = server.hub.emit(Ping).await.unwrap().to_string();
     assert_eq!(good.next().await.id, next);
 }
 
@@ -186,6 +186,6 @@ async fn subscriber_that_never_reads_is_disconnected_by_the_write_stall_timeout(
     // Its socket was closed by the server: reading drains and ends.
     let mut sink = Vec::new();
     let _ = guarded("stalled socket closed", stalled.read_to_end(&mut sink)).await;
-    let next = server.hub.emit(Ping).unwrap().to_string();
+    let next = server.hub.emit(Ping).await.unwrap().to_string();
     assert_eq!(good.next().await.id, next);
 }

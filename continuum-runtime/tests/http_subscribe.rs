@@ -56,6 +56,7 @@ async fn framing_survives_newlines_cr_and_unicode() {
                 .emit(Note {
                     text: (*text).to_owned(),
                 })
+                .await
                 .unwrap();
         } else {
             let body = json!({"type": "app.note", "data": {"text": text}}).to_string();
@@ -75,9 +76,10 @@ async fn framing_survives_newlines_cr_and_unicode() {
 #[tokio::test]
 async fn replay_after_last_event_id_header_or_query() {
     let server = start(Hub::builder()).await;
-    let ids: Vec<String> = (0..5)
-        .map(|i| server.hub.emit(progress("t", i)).unwrap().to_string())
-        .collect();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(server.hub.emit(progress("t", i)).await.unwrap().to_string());
+    }
 
     let by_header = subscribe(&server.url, &[("last-event-id", &ids[1])]).await;
     let by_query = subscribe(&format!("{}?lastEventId={}", server.url, ids[1]), &[]).await;
@@ -88,7 +90,12 @@ async fn replay_after_last_event_id_header_or_query() {
         &[("last-event-id", &ids[3])],
     )
     .await;
-    let live = server.hub.emit(progress("t", 99)).unwrap().to_string();
+    let live = server
+        .hub
+        .emit(progress("t", 99))
+        .await
+        .unwrap()
+        .to_string();
 
     for (mut sub, from) in [(by_header, 2), (by_query, 2), (both, 4)] {
         let got = sub.until(|e| e.id == live).await;
@@ -103,9 +110,9 @@ async fn replay_after_last_event_id_header_or_query() {
 #[tokio::test]
 async fn reset_on_evicted_id_and_on_foreign_epoch() {
     let server = start(Hub::builder().replay_capacity(4).queue_bound(4)).await;
-    let first = server.hub.emit(progress("t", 0)).unwrap().to_string();
+    let first = server.hub.emit(progress("t", 0)).await.unwrap().to_string();
     for i in 1..10 {
-        server.hub.emit(progress("t", i)).unwrap();
+        server.hub.emit(progress("t", i)).await.unwrap();
     }
     let mut sub = subscribe(&server.url, &[("last-event-id", &first)]).await;
     let reset = sub.next().await;
@@ -113,13 +120,18 @@ async fn reset_on_evicted_id_and_on_foreign_epoch() {
     assert_eq!(envelope(&reset), json!({"reason": "evicted"}));
 
     let other = Hub::builder().build().unwrap();
-    let foreign = other.emit(progress("t", 0)).unwrap().to_string();
+    let foreign = other.emit(progress("t", 0)).await.unwrap().to_string();
     let mut sub = subscribe(&server.url, &[("last-event-id", &foreign)]).await;
     let reset = sub.next().await;
     assert_eq!(reset.event, "continuum.reset");
     assert_eq!(envelope(&reset), json!({"reason": "foreign_epoch"}));
     // After a reset the stream goes on live.
-    let live = server.hub.emit(progress("t", 50)).unwrap().to_string();
+    let live = server
+        .hub
+        .emit(progress("t", 50))
+        .await
+        .unwrap()
+        .to_string();
     assert_eq!(sub.next().await.id, live);
 }
 
@@ -133,16 +145,24 @@ async fn type_filters_exact_and_prefix() {
     )
     .await;
     let mut pings = subscribe(&format!("{}?types=app.ping", server.url), &[]).await;
-    server.hub.emit(progress("t", 1)).unwrap();
-    server.hub.emit(Note { text: "n".into() }).unwrap();
-    server.hub.emit(UploadDone { file: "f".into() }).unwrap();
-    server.hub.emit(Ping).unwrap();
+    server.hub.emit(progress("t", 1)).await.unwrap();
+    server.hub.emit(Note { text: "n".into() }).await.unwrap();
+    server
+        .hub
+        .emit(UploadDone { file: "f".into() })
+        .await
+        .unwrap();
+    server.hub.emit(Ping).await.unwrap();
     assert_eq!(media.next().await.event, "media.upload.done");
     assert_eq!(both.next().await.event, "ai.task.progress");
     assert_eq!(both.next().await.event, "media.upload.done");
     assert_eq!(pings.next().await.event, "app.ping");
     // Nothing else was queued for the filtered streams before the next media event.
-    server.hub.emit(UploadDone { file: "g".into() }).unwrap();
+    server
+        .hub
+        .emit(UploadDone { file: "g".into() })
+        .await
+        .unwrap();
     assert_eq!(envelope(&media.next().await)["data"]["file"], "g");
 
     let a = answer(client().get(format!("{}?types=a*b", server.url))).await;
@@ -184,6 +204,7 @@ async fn channels_reach_only_granted_subscribers() {
                 text: "for 1".into(),
             },
         )
+        .await
         .unwrap();
     let body =
         json!({"type": "app.note", "data": {"text": "for 2"}, "channel": "user:2"}).to_string();
@@ -196,12 +217,14 @@ async fn channels_reach_only_granted_subscribers() {
                 text: "for 3".into(),
             },
         )
+        .await
         .unwrap();
     let public = server
         .hub
         .emit(Note {
             text: "everyone".into(),
         })
+        .await
         .unwrap()
         .to_string();
 
@@ -359,7 +382,7 @@ async fn metrics_route_is_opt_in() {
         Server::new(hub.service().with_metrics_route())
     })
     .await;
-    server.hub.emit(Ping).unwrap();
+    server.hub.emit(Ping).await.unwrap();
     let res = client()
         .get(format!("{}/metrics", server.url))
         .send()

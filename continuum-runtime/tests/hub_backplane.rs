@@ -7,7 +7,9 @@ mod hub_support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use continuum_runtime::backplane::{Backplane, BackplaneError, LocalLog, Outgoing};
+use continuum_runtime::backplane::{
+    Ack, Backplane, IdempotencyKey, LocalLog, Outgoing, Publishing,
+};
 use continuum_runtime::hub::SseOptions;
 use continuum_runtime::id::{Epoch, EventId};
 use continuum_runtime::Hub;
@@ -28,14 +30,10 @@ struct Node {
 }
 
 impl Backplane for Node {
-    fn epoch(&self) -> Epoch {
-        self.shared.epoch
-    }
-
     fn attach(&self, log: LocalLog) {
         let mut st = self.shared.state.lock().unwrap();
         // Joining an existing stream: this node has seen nothing before now.
-        log.resume_after(st.0);
+        log.restart(self.shared.epoch, st.0);
         st.1.push(log);
         let _ = self.index.set(st.1.len() - 1);
     }
@@ -44,7 +42,8 @@ impl Backplane for Node {
         &self,
         _origin: &LocalLog,
         batch: Vec<Outgoing>,
-    ) -> Result<Vec<EventId>, BackplaneError> {
+        _key: Option<IdempotencyKey>,
+    ) -> Publishing {
         let mut st = self.shared.state.lock().unwrap();
         let mut ids = Vec::new();
         let mut entries = Vec::new();
@@ -71,7 +70,10 @@ impl Backplane for Node {
                 .collect();
             log.deliver(events);
         }
-        Ok(ids)
+        Publishing::ready(Ok(Ack {
+            ids,
+            replayed: false,
+        }))
     }
 }
 
@@ -102,7 +104,10 @@ async fn events_published_on_one_node_reach_subscribers_of_every_node() {
     assert_eq!(a.epoch(), b.epoch());
     let mut on_b = parse(b.subscribe_sse(SseOptions::new()));
     assert_eq!(next_event(&mut on_b).await.event, "continuum.connected");
-    let ids: Vec<EventId> = (1..=5).map(|n| a.emit(note(n)).unwrap()).collect();
+    let mut ids: Vec<EventId> = Vec::new();
+    for n in 1..=5 {
+        ids.push(a.emit(note(n)).await.unwrap());
+    }
     assert_eq!(
         ids.iter().map(|i| i.seq()).collect::<Vec<_>>(),
         [10, 20, 30, 40, 50]
@@ -117,9 +122,12 @@ async fn events_published_on_one_node_reach_subscribers_of_every_node() {
 async fn a_client_reconnecting_to_another_node_replays_with_nothing_lost() {
     let (_shared, hubs) = cluster(2);
     let (a, b) = (&hubs[0], &hubs[1]);
-    let ids: Vec<EventId> = (1..=3).map(|n| a.emit(note(n)).unwrap()).collect();
-    b.emit(note(4)).unwrap();
-    a.emit(note(5)).unwrap();
+    let mut ids: Vec<EventId> = Vec::new();
+    for n in 1..=3 {
+        ids.push(a.emit(note(n)).await.unwrap());
+    }
+    b.emit(note(4)).await.unwrap();
+    a.emit(note(5)).await.unwrap();
     // The client last saw event 2 (on node A); it reconnects to node B.
     let mut es = parse(b.subscribe_sse(SseOptions::new().last_event_id(ids[1].to_string())));
     let hello = next_event(&mut es).await;
@@ -138,10 +146,10 @@ async fn a_client_reconnecting_to_another_node_replays_with_nothing_lost() {
 #[tokio::test(start_paused = true)]
 async fn a_node_that_joins_late_resets_clients_older_than_its_view() {
     let (shared, hubs) = cluster(1);
-    let old = hubs[0].emit(note(1)).unwrap();
-    let joined = hubs[0].emit(note(2)).unwrap();
+    let old = hubs[0].emit(note(1)).await.unwrap();
+    let joined = hubs[0].emit(note(2)).await.unwrap();
     let c = join(&shared);
-    hubs[0].emit(note(3)).unwrap();
+    hubs[0].emit(note(3)).await.unwrap();
     // Node C never saw event 2, so it cannot prove a client at 1 missed nothing.
     let mut es = parse(c.subscribe_sse(SseOptions::new().last_event_id(old.to_string())));
     assert_eq!(next_event(&mut es).await.event, "continuum.connected");
@@ -159,8 +167,8 @@ async fn a_node_that_joins_late_resets_clients_older_than_its_view() {
 async fn typed_subscribers_decode_events_from_other_nodes() {
     let (_shared, hubs) = cluster(2);
     let mut notes = hubs[1].subscribe::<Note>();
-    hubs[0].emit(note(7)).unwrap();
-    hubs[1].emit(note(8)).unwrap();
+    hubs[0].emit(note(7)).await.unwrap();
+    hubs[1].emit(note(8)).await.unwrap();
     assert_eq!(*notes.next().await.unwrap().unwrap(), note(7));
     assert_eq!(*notes.next().await.unwrap().unwrap(), note(8));
 }

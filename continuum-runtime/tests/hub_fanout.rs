@@ -20,7 +20,7 @@ fn hub_with(replay: usize, bound: usize) -> Hub {
 #[tokio::test(start_paused = true)]
 async fn handshake_then_live_events() {
     let hub = hub_with(16, 16);
-    let before = hub.emit(note(0)).unwrap();
+    let before = hub.emit(note(0)).await.unwrap();
     let mut es = parse(hub.subscribe_sse(SseOptions::new()));
     let hello = next_event(&mut es).await;
     assert_eq!(hello.event, "continuum.connected");
@@ -36,7 +36,7 @@ async fn handshake_then_live_events() {
     );
 
     // Events published before subscribing are not sent without Last-Event-ID.
-    let id = hub.emit(note(1)).unwrap();
+    let id = hub.emit(note(1)).await.unwrap();
     let e = next_event(&mut es).await;
     assert_eq!(note_n(&e), 1);
     assert_eq!(e.id, id.to_string());
@@ -50,14 +50,17 @@ async fn handshake_then_live_events() {
 #[tokio::test(start_paused = true)]
 async fn replay_after_last_event_id_misses_and_repeats_nothing() {
     let hub = hub_with(100, 100);
-    let ids: Vec<EventId> = (1..=50).map(|n| hub.emit(note(n)).unwrap()).collect();
+    let mut ids: Vec<EventId> = Vec::new();
+    for n in 1..=50 {
+        ids.push(hub.emit(note(n)).await.unwrap());
+    }
     let mut es = parse(hub.subscribe_sse(SseOptions::new().last_event_id(ids[19].to_string())));
     let hello = next_event(&mut es).await;
     assert_eq!(hello.event, "continuum.connected");
     assert_eq!(hello.id, ids[19].to_string());
     // Publish more while the replay is still unread: they must follow it exactly once.
     for n in 51..=80 {
-        hub.emit(note(n)).unwrap();
+        hub.emit(note(n)).await.unwrap();
     }
     for want in 21..=80 {
         assert_eq!(note_n(&next_event(&mut es).await), want);
@@ -70,7 +73,10 @@ async fn replay_after_last_event_id_misses_and_repeats_nothing() {
 async fn replay_from_newest_id_is_empty_and_seq_zero_replays_everything() {
     let hub = hub_with(8, 8);
     let first = hub.last_event_id(); // before any event: sequence 0 of this epoch
-    let ids: Vec<EventId> = (1..=3).map(|n| hub.emit(note(n)).unwrap()).collect();
+    let mut ids: Vec<EventId> = Vec::new();
+    for n in 1..=3 {
+        ids.push(hub.emit(note(n)).await.unwrap());
+    }
     let last = ids[2];
     let mut es = parse(hub.subscribe_sse(SseOptions::new().last_event_id(last.to_string())));
     assert_eq!(next_event(&mut es).await.event, "continuum.connected");
@@ -93,14 +99,17 @@ async fn expect_reset(hub: &Hub, last_event_id: &str, reason: &str) {
     assert_eq!(reset.event, "continuum.reset", "{last_event_id:?}");
     assert_eq!(json(&reset), serde_json::json!({"reason": reason}));
     // Then live events flow.
-    hub.emit(note(99)).unwrap();
+    hub.emit(note(99)).await.unwrap();
     assert_eq!(note_n(&next_event(&mut es).await), 99);
 }
 
 #[tokio::test(start_paused = true)]
 async fn reset_when_a_gap_cannot_be_ruled_out() {
     let hub = hub_with(10, 10);
-    let ids: Vec<EventId> = (1..=30).map(|n| hub.emit(note(n)).unwrap()).collect();
+    let mut ids: Vec<EventId> = Vec::new();
+    for n in 1..=30 {
+        ids.push(hub.emit(note(n)).await.unwrap());
+    }
     // The buffer holds 21..=30. The newest evicted id is still fine:
     // everything after it is held.
     let mut es = parse(hub.subscribe_sse(SseOptions::new().last_event_id(ids[19].to_string())));
@@ -110,7 +119,7 @@ async fn reset_when_a_gap_cannot_be_ruled_out() {
     expect_reset(&hub, &ids[4].to_string(), "evicted").await;
 
     let other = hub_with(10, 10);
-    let foreign = other.emit(note(1)).unwrap();
+    let foreign = other.emit(note(1)).await.unwrap();
     expect_reset(&hub, &foreign.to_string(), "foreign_epoch").await;
     expect_reset(&hub, "not an id", "unknown_id").await;
     // From this epoch but never issued (newer than anything published).
@@ -125,13 +134,14 @@ async fn type_filters_exact_and_prefix() {
     let filter = TypeFilter::parse("test.note,media.*").unwrap();
     let mut es = parse(hub.subscribe_sse(SseOptions::new().types(filter)));
     assert_eq!(next_event(&mut es).await.event, "continuum.connected");
-    hub.emit(Upload { file: "a".into() }).unwrap();
+    hub.emit(Upload { file: "a".into() }).await.unwrap();
     hub.emit(Raw {
         raw: serde_json::value::RawValue::from_string("1".into()).unwrap(),
     })
+    .await
     .unwrap();
-    hub.emit(UploadDone { file: "a".into() }).unwrap();
-    hub.emit(note(1)).unwrap();
+    hub.emit(UploadDone { file: "a".into() }).await.unwrap();
+    hub.emit(note(1)).await.unwrap();
     assert_eq!(next_event(&mut es).await.event, "media.upload");
     assert_eq!(next_event(&mut es).await.event, "media.upload.done");
     assert_eq!(note_n(&next_event(&mut es).await), 1);
@@ -150,9 +160,9 @@ async fn channel_events_reach_only_granted_subscribers() {
     for es in [&mut alice, &mut bob, &mut anon, &mut ops] {
         assert_eq!(next_event(es).await.event, "continuum.connected");
     }
-    hub.emit_to("user:alice", note(1)).unwrap();
-    hub.emit_to("user:bob", note(2)).unwrap();
-    hub.emit(note(3)).unwrap();
+    hub.emit_to("user:alice", note(1)).await.unwrap();
+    hub.emit_to("user:bob", note(2)).await.unwrap();
+    hub.emit(note(3)).await.unwrap();
     assert_eq!(note_n(&next_event(&mut alice).await), 1);
     assert_eq!(note_n(&next_event(&mut alice).await), 3);
     assert_eq!(note_n(&next_event(&mut bob).await), 2);
@@ -187,7 +197,7 @@ async fn a_subscriber_that_falls_behind_is_cut_off_alone() {
     assert_eq!(next_event(&mut fast).await.event, "continuum.connected");
     // The publisher never waits: 50 events with `slow` never polled.
     for n in 1..=50 {
-        hub.emit(note(n)).unwrap();
+        hub.emit(note(n)).await.unwrap();
         assert_eq!(note_n(&next_event(&mut fast).await), n as u64);
     }
     let mut all = Vec::new();
@@ -217,7 +227,7 @@ async fn a_subscriber_that_falls_behind_is_cut_off_alone() {
     assert_eq!(m.frames_delivered, 50);
     drop(slow);
     // The fast subscriber keeps going.
-    hub.emit(note(51)).unwrap();
+    hub.emit(note(51)).await.unwrap();
     assert_eq!(note_n(&next_event(&mut fast).await), 51);
     assert_eq!(hub.metrics().subscribers_now, 1);
 }
@@ -227,7 +237,7 @@ async fn replay_does_not_count_towards_the_lag_bound() {
     let hub = hub_with(100, 4);
     let start = hub.last_event_id();
     for n in 1..=50 {
-        hub.emit(note(n)).unwrap();
+        hub.emit(note(n)).await.unwrap();
     }
     let mut es = parse(hub.subscribe_sse(SseOptions::new().last_event_id(start.to_string())));
     assert_eq!(next_event(&mut es).await.event, "continuum.connected");
@@ -336,6 +346,7 @@ async fn unicode_multiline_and_cr_payloads_survive_framing() {
             text: t.into(),
             n: 1,
         })
+        .await
         .unwrap();
     }
     for t in texts {
@@ -348,6 +359,7 @@ async fn unicode_multiline_and_cr_payloads_survive_framing() {
     hub.emit(Raw {
         raw: serde_json::value::RawValue::from_string(raw.into()).unwrap(),
     })
+    .await
     .unwrap();
     let e = next_event(&mut es).await;
     assert_eq!(e.event, "test.raw");
@@ -390,6 +402,7 @@ async fn concurrent_publishers_every_subscriber_sees_one_order() {
                         text: format!("{p}/{i}"),
                         n: i % 100,
                     })
+                    .await
                     .unwrap();
                     if i % 50 == 0 {
                         tokio::task::yield_now().await;

@@ -74,12 +74,13 @@ async fn subscription_is_chunked_sse_with_the_service_headers() {
     ] {
         assert!(lower.contains(want), "{want} in {head}");
     }
-    server.hub.emit(Ping).unwrap();
+    server.hub.emit(Ping).await.unwrap();
     let id = server
         .hub
         .emit(Note {
             text: "two\nlines".into(),
         })
+        .await
         .unwrap()
         .to_string();
     let rest = read_until(&mut s, |t| t.contains(&id) && t.ends_with("\n\n\r\n")).await;
@@ -173,17 +174,16 @@ async fn stalled_subscriber(addr: std::net::SocketAddr) -> TcpStream {
 }
 
 /// 16 MiB of notes, far more than a stalled socket's buffers hold.
-fn publish_16_mib(hub: &Hub) -> Vec<String> {
+async fn publish_16_mib(hub: &Hub) -> Vec<String> {
     let text = "x".repeat(8192);
-    (0..2048)
-        .map(|i| {
-            hub.emit(Note {
-                text: format!("{i} {text}"),
-            })
-            .unwrap()
-            .to_string()
-        })
-        .collect()
+    let mut ids = Vec::with_capacity(2048);
+    for i in 0..2048 {
+        let note = Note {
+            text: format!("{i} {text}"),
+        };
+        ids.push(hub.emit(note).await.unwrap().to_string());
+    }
+    ids
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +196,7 @@ async fn stalled_subscriber_gets_a_gapless_prefix_then_a_reset() {
         }
     })
     .await;
-    let ids = publish_16_mib(&server.hub);
+    let ids = publish_16_mib(&server.hub).await;
     let mut raw = Vec::new();
     guarded("stalled stream ends", async {
         loop {
@@ -232,7 +232,7 @@ async fn stalled_subscriber_is_disconnected_by_the_write_stall_timeout() {
         }
     })
     .await;
-    publish_16_mib(&server.hub);
+    publish_16_mib(&server.hub).await;
     guarded("stalled subscriber dropped", async {
         while server.hub.metrics().subscribers_now != 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;

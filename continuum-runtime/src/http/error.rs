@@ -1,7 +1,7 @@
 //! JSON error bodies: every failure is a distinct status with
 //! `{"error": "<code>", "message": "…", …}`.
 
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 
@@ -19,6 +19,8 @@ pub(crate) struct ApiError {
     pub(crate) message: String,
     /// Extra members of the body (`line`, `column`, `issues`, `limit`, …).
     pub(crate) extra: Map<String, Value>,
+    /// Seconds for a `retry-after` header (and a `retryAfter` member).
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -28,7 +30,14 @@ impl ApiError {
             code,
             message: message.into(),
             extra: Map::new(),
+            retry_after: None,
         }
+    }
+
+    /// Tell the client when to try again.
+    pub(crate) fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self.with("retryAfter", secs)
     }
 
     pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -57,6 +66,10 @@ impl ApiError {
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             res.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }

@@ -29,6 +29,9 @@ pub const EVENT_KEY_HEADER: &str = "x-continuum-event-key";
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Set to `true` on a `202` answered from the idempotency window.
 pub const IDEMPOTENT_REPLAYED_HEADER: &str = "idempotent-replayed";
+/// The `retry-after` (seconds) of a `503` while the backplane is unreachable:
+/// a shared backplane reconnects within a few seconds.
+const BACKPLANE_RETRY_AFTER_SECS: u64 = 2;
 /// Longest accepted `Idempotency-Key`, in bytes (a UUID is 36).
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
@@ -111,13 +114,14 @@ where
     let batch = decode_body(hub.registry(), &bytes)?;
     let count = batch.events.len();
     tracing::Span::current().record("events", count);
-    let published = match key {
-        Some(key) => hub
-            .publish_dyn_idempotent(key, batch.events)
-            .map(|p| (p.ids, p.replayed)),
-        None => hub.publish_dyn(batch.events).map(|ids| (ids, false)),
-    };
-    let (ids, replayed) = published.map_err(publish_error)?;
+    // Answer only once the backplane has the events (for Redis: acknowledged
+    // the write), or with why it could not.
+    let published = hub
+        .publish_dyn(batch.events, key)
+        .await
+        .map_err(|e| publish_error(hub, e))?;
+    hub.record_ingest_accepted();
+    let (ids, replayed) = (published.ids, published.replayed);
     tracing::debug!(events = count, replayed, "continuum: ingest accepted");
 
     let mut res = json_bytes_response(StatusCode::ACCEPTED, accepted_body(batch.single, &ids));
@@ -216,7 +220,7 @@ fn idempotency_key(value: Option<&HeaderValue>) -> Result<Option<&str>, ApiError
     }
 }
 
-fn publish_error(err: EmitError) -> ApiError {
+fn publish_error(hub: &crate::Hub, err: EmitError) -> ApiError {
     match err {
         EmitError::Invalid(errors) => {
             let issues = serde_json::to_value(errors.issues()).unwrap_or(Value::Null);
@@ -234,6 +238,15 @@ fn publish_error(err: EmitError) -> ApiError {
                 "event type `{ty}` is reserved: `continuum.*` events are sent by the server only"
             ),
         ),
+        EmitError::Backplane(err) if err.is_unavailable() || !hub.backplane_is_up() => {
+            // The backplane logs its own state changes once; not per request.
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "backplane_unavailable",
+                format!("the event could not be published, nothing was: {err}; retry later"),
+            )
+            .retry_after(BACKPLANE_RETRY_AFTER_SECS)
+        }
         EmitError::Backplane(err) => {
             tracing::warn!(error = %err, "continuum: publish failed");
             ApiError::new(
@@ -241,6 +254,7 @@ fn publish_error(err: EmitError) -> ApiError {
                 "publish_failed",
                 "the event could not be published; retry later",
             )
+            .retry_after(BACKPLANE_RETRY_AFTER_SECS)
         }
         other => {
             tracing::error!(error = %other, "continuum: publish failed");
@@ -262,7 +276,7 @@ fn reject_reason(err: &ApiError) -> Option<IngestReject> {
         "unknown_type" => IngestReject::UnknownType,
         "reserved_type" => IngestReject::ReservedType,
         "invalid_event" => IngestReject::Invalid,
-        "publish_failed" => IngestReject::PublishFailed,
+        "publish_failed" | "backplane_unavailable" => IngestReject::PublishFailed,
         _ => return None,
     })
 }

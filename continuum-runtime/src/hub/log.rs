@@ -38,6 +38,10 @@ pub(crate) struct Frame {
     pub(crate) value: Option<Arc<dyn Any + Send + Sync>>,
     /// The payload JSON, kept only when there is no typed value to decode from.
     pub(crate) data: Option<Bytes>,
+    /// A `continuum.reset` the backplane put in the log (the stream was lost,
+    /// or events left it before this node read them): every subscriber gets
+    /// it, whatever its type filter and grant.
+    pub(crate) control: bool,
 }
 
 pub(crate) struct Ring {
@@ -49,6 +53,12 @@ pub(crate) struct Ring {
     pub(crate) floor_seq: u64,
     /// Sequence of the newest frame appended (`floor_seq` when none).
     pub(crate) last_seq: u64,
+    /// The epoch of the ids being appended now. A shared backplane learns it
+    /// from its stream, and a new one begins when the stream is lost.
+    pub(crate) epoch: Epoch,
+    /// Position of the first frame of the current epoch: frames before it
+    /// belong to a lost stream and are never replayed to a new subscriber.
+    pub(crate) epoch_start: u64,
 }
 
 #[derive(Default)]
@@ -88,7 +98,6 @@ const BURST_GAP: Duration = Duration::from_millis(10);
 pub(crate) type Registration = (u64, usize);
 
 pub(crate) struct Log {
-    epoch: Epoch,
     capacity: usize,
     /// Serialises publishers (sequence assignment and frame building) without
     /// blocking readers of the ring.
@@ -99,6 +108,9 @@ pub(crate) struct Log {
     waiters: Mutex<Waiters>,
     /// Bumped by the shared heartbeat ticker.
     heartbeat: AtomicU64,
+    /// Events appended or delivered into this log (the hub's
+    /// `events_published`: on a shared backplane, every node's events).
+    pub(crate) published: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -123,6 +135,8 @@ pub(crate) struct Start {
     pub(crate) reset: Option<ResetReason>,
     /// The id the client should hold after the handshake.
     pub(crate) resume: EventId,
+    /// The epoch the subscription starts in.
+    pub(crate) epoch: Epoch,
 }
 
 impl Drop for Log {
@@ -143,7 +157,6 @@ impl Drop for Log {
 impl Log {
     pub(crate) fn new(epoch: Epoch, capacity: usize) -> Self {
         Log {
-            epoch,
             capacity: capacity.max(1),
             publish: Mutex::new(()),
             ring: RwLock::new(Ring {
@@ -151,15 +164,22 @@ impl Log {
                 first_pos: 0,
                 floor_seq: 0,
                 last_seq: 0,
+                epoch,
+                epoch_start: 0,
             }),
             head: AtomicU64::new(0),
             waiters: Mutex::new(Waiters::default()),
             heartbeat: AtomicU64::new(0),
+            published: AtomicU64::new(0),
         }
     }
 
+    fn ring(&self) -> std::sync::RwLockReadGuard<'_, Ring> {
+        self.ring.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn epoch(&self) -> Epoch {
-        self.epoch
+        self.ring().epoch
     }
 
     pub(crate) fn head(&self) -> u64 {
@@ -184,24 +204,24 @@ impl Log {
             bytes,
             value: o.value,
             data,
+            control: false,
         }
     }
 
     /// Assign dense sequence numbers and append (the in-memory backplane).
     pub(crate) fn append(&self, batch: Vec<Outgoing>) -> Vec<EventId> {
         let guard = lock(&self.publish);
-        let mut seq = self
-            .ring
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .last_seq;
+        let (epoch, mut seq) = {
+            let ring = self.ring();
+            (ring.epoch, ring.last_seq)
+        };
         let mut ids = Vec::with_capacity(batch.len());
         // Encoding happens outside the ring lock: readers keep reading.
         let frames: Vec<Frame> = batch
             .into_iter()
             .map(|o| {
                 seq += 1;
-                let id = EventId::new(self.epoch, seq);
+                let id = EventId::new(epoch, seq);
                 ids.push(id);
                 Self::frame(id, o)
             })
@@ -215,15 +235,14 @@ impl Log {
     /// Append events whose ids were assigned elsewhere (shared backplanes).
     pub(crate) fn deliver(&self, events: Vec<(EventId, Outgoing)>) {
         let guard = lock(&self.publish);
-        let mut last = self
-            .ring
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .last_seq;
+        let (epoch, mut last) = {
+            let ring = self.ring();
+            (ring.epoch, ring.last_seq)
+        };
         let frames: Vec<Frame> = events
             .into_iter()
             .filter(|(id, _)| {
-                let keep = id.epoch() == self.epoch && id.seq() > last;
+                let keep = id.epoch() == epoch && id.seq() > last;
                 if keep {
                     last = id.seq();
                 }
@@ -248,8 +267,60 @@ impl Log {
         }
     }
 
+    /// The backplane's view of the stream broke: from now on ids are of
+    /// `epoch` and continue after `after_seq`. When anything was appended
+    /// before (or the log is already in `epoch`: events between the last one
+    /// delivered and `after_seq` are gone), every subscriber gets a
+    /// `continuum.reset` with `reason` in order, carrying the id to resume
+    /// from; a subscriber connecting later with an older id gets a reset too.
+    /// Nothing before the break is replayed into the new epoch.
+    pub(crate) fn restart(&self, epoch: Epoch, after_seq: u64, reason: ResetReason) {
+        let guard = lock(&self.publish);
+        let after_seq = {
+            let mut ring = self.ring.write().unwrap_or_else(PoisonError::into_inner);
+            let head = ring.first_pos + ring.frames.len() as u64;
+            if head == 0 {
+                // Nothing was ever appended: nobody can hold an id that
+                // names an event. Start here, silently.
+                ring.epoch = epoch;
+                ring.floor_seq = after_seq;
+                ring.last_seq = after_seq;
+                return;
+            }
+            if ring.epoch != epoch {
+                ring.epoch = epoch;
+                ring.epoch_start = head;
+                ring.floor_seq = after_seq;
+                ring.last_seq = after_seq;
+                after_seq
+            } else {
+                // Ids at or before the break cannot prove a client missed
+                // nothing; the reset keeps the ring ordered by `seq`.
+                let after_seq = ring.last_seq.max(after_seq);
+                ring.floor_seq = after_seq;
+                ring.last_seq = after_seq;
+                after_seq
+            }
+        };
+        let id = EventId::new(epoch, after_seq);
+        let frame = Frame {
+            id,
+            type_name: Cow::Borrowed(sse::RESET_EVENT),
+            channel: None,
+            bytes: sse::reset_frame(reason, Some(id)),
+            value: None,
+            data: None,
+            control: true,
+        };
+        self.push(vec![frame]);
+        drop(guard);
+        self.wake_all();
+    }
+
     fn push(&self, frames: Vec<Frame>) {
         let n = frames.len() as u64;
+        let events = frames.iter().filter(|f| !f.control).count() as u64;
+        self.published.fetch_add(events, Ordering::Relaxed);
         // Frames evicted here are dropped after the lock is released.
         let mut evicted = Vec::new();
         {
@@ -434,29 +505,47 @@ impl Log {
     /// Where a subscription with `last_event_id` starts: after that id when
     /// the ring proves nothing was missed, else at the head with a reset.
     pub(crate) fn start(&self, last_event_id: Option<&str>) -> Start {
-        let ring = self.ring.read().unwrap_or_else(PoisonError::into_inner);
+        let ring = self.ring();
+        let epoch = ring.epoch;
         let head = ring.first_pos + ring.frames.len() as u64;
         let at_head = |reset| Start {
             cursor: head,
             head,
             reset,
-            resume: EventId::new(self.epoch, ring.last_seq),
+            resume: EventId::new(epoch, ring.last_seq),
+            epoch,
         };
         let Some(text) = last_event_id.map(str::trim).filter(|t| !t.is_empty()) else {
             return at_head(None);
         };
-        match self.epoch.check(text) {
+        match epoch.check(text) {
             IdCheck::Invalid => at_head(Some(ResetReason::UnknownId)),
             IdCheck::ForeignEpoch => at_head(Some(ResetReason::ForeignEpoch)),
             IdCheck::Ours(seq) if seq > ring.last_seq => at_head(Some(ResetReason::UnknownId)),
             IdCheck::Ours(seq) if seq < ring.floor_seq => at_head(Some(ResetReason::Evicted)),
             IdCheck::Ours(seq) => {
-                let skip = ring.frames.partition_point(|f| f.id.seq() <= seq);
+                // Only this epoch's frames are ordered by `seq`: binary search
+                // from the epoch's first frame.
+                let (mut lo, mut hi) = (
+                    (ring.epoch_start.saturating_sub(ring.first_pos) as usize)
+                        .min(ring.frames.len()),
+                    ring.frames.len(),
+                );
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if ring.frames[mid].id.seq() <= seq {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                let skip = lo;
                 Start {
                     cursor: ring.first_pos + skip as u64,
                     head,
                     reset: None,
-                    resume: EventId::new(self.epoch, seq),
+                    resume: EventId::new(epoch, seq),
+                    epoch,
                 }
             }
         }
@@ -464,13 +553,8 @@ impl Log {
 
     /// The id of the newest frame (seq 0 of the epoch when none).
     pub(crate) fn last_id(&self) -> EventId {
-        EventId::new(
-            self.epoch,
-            self.ring
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .last_seq,
-        )
+        let ring = self.ring();
+        EventId::new(ring.epoch, ring.last_seq)
     }
 }
 

@@ -10,17 +10,18 @@
 //! # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
 //! # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "" };
 //! # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!
 //! let hub = Hub::builder().replay_capacity(100).build()?;
-//! let first = hub.emit(Ping { n: 1 })?;          // validated, encoded once, published
-//! hub.emit_to("user:42", Ping { n: 2 })?;        // only subscribers granted `user:42`
+//! let first = hub.emit(Ping { n: 1 }).await?;    // validated, encoded once, published
+//! hub.emit_to("user:42", Ping { n: 2 }).await?;  // only subscribers granted `user:42`
 //!
 //! // What `GET /api/events` serves: the handshake, then replay after `first`, then live.
 //! let stream = hub.subscribe_sse(SseOptions::new()
 //!     .last_event_id(first.to_string())
 //!     .grant(Grant::public().with_channel("user:42")));
 //! # drop(stream);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok(()) }
 //! ```
 //!
 //! # How the HTTP layer uses the hub
@@ -31,33 +32,36 @@
 //!   `lastEventId` query); the returned [`SseStream`] is the response body
 //!   (`http_body::Body<Data = Bytes, Error = Infallible>`).
 //! - `POST`: decode each envelope with [`Hub::registry`] (→ validated
-//!   `Arc<dyn DynEvent>`), then [`Hub::publish_dyn`] (or
-//!   [`Hub::publish_dyn_idempotent`] with an `Idempotency-Key`); count every
+//!   `Arc<dyn DynEvent>`), then await [`Hub::publish_dyn`] (with the
+//!   `Idempotency-Key`, if any) and answer once it resolves; count every
 //!   refusal with [`Hub::record_ingest_reject`].
 //! - Settings (path, limits, token, origins) come from [`Hub::config`].
 
 pub(crate) mod auth;
+mod emit;
 pub(crate) mod filter;
 pub(crate) mod log;
 mod stream;
 mod typed;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 
 pub use self::auth::{AuthHook, Grant, Reject};
+pub use self::emit::Emit;
 pub use self::filter::{TypeFilter, TypeFilterError};
 pub use self::stream::{SseOptions, SseStream};
 pub use self::typed::{Lagged, Subscription};
 pub use crate::id::EventId;
 
-use crate::backplane::{Backplane, BackplaneError, InMemory, LocalLog, Outgoing};
+use crate::backplane::{
+    Ack, Backplane, BackplaneError, IdempotencyKey, InMemory, LocalLog, Outgoing, Publishing,
+};
 use crate::config::{Config, HubBuilder};
 use crate::event::{DynEvent, Event};
 use crate::metrics::{IngestReject, Metrics, MetricsSnapshot};
@@ -93,7 +97,6 @@ pub(crate) struct Inner {
     pub(crate) connections: AtomicU64,
     /// Whether the shared heartbeat ticker task is running.
     pub(crate) ticker_running: AtomicBool,
-    idempotency: Mutex<Idempotency>,
 }
 
 impl fmt::Debug for Hub {
@@ -156,7 +159,7 @@ impl std::error::Error for EmitError {
 /// the registry's `decode` returns it) and its channel (`None`: public).
 pub type DynPublish = (Arc<dyn DynEvent>, Option<Arc<str>>);
 
-/// The result of [`Hub::publish_dyn_idempotent`].
+/// The result of [`Hub::publish_dyn`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Published {
     /// The ids of the events, in order.
@@ -183,15 +186,18 @@ impl Hub {
         auth: Option<AuthHook>,
         backplane: Option<Arc<dyn Backplane>>,
     ) -> Hub {
-        let backplane = backplane.unwrap_or_else(|| Arc::new(InMemory::new()));
+        let backplane = backplane.unwrap_or_else(|| {
+            Arc::new(InMemory::new().idempotency_capacity(config.idempotency_capacity))
+        });
         let capacity = config.replay_capacity.max(config.queue_bound);
+        // The backplane sets the real epoch when it attaches (a shared one
+        // learns it from its stream); until then, a random one.
         let log = LocalLog {
-            log: Arc::new(Log::new(backplane.epoch(), capacity)),
+            log: Arc::new(Log::new(crate::id::Epoch::random(), capacity)),
         };
         backplane.attach(log.clone());
         Hub {
             inner: Arc::new(Inner {
-                idempotency: Mutex::new(Idempotency::default()),
                 config,
                 registry,
                 auth,
@@ -253,11 +259,27 @@ impl Hub {
         self.inner.auth.is_some()
     }
 
-    /// Validate `event`, then publish it to every subscriber.
+    /// Validate `event`, then publish it to every subscriber. Returns an
+    /// [`Emit`]: a future resolving to the event's id once the backplane has
+    /// it. The event is validated, encoded and handed to the backplane
+    /// before `emit` returns, so dropping the future does not un-publish it;
+    /// await it to learn the id or the backplane's error. With the in-memory
+    /// backplane it is ready at once.
+    ///
+    /// ```
+    /// # use continuum_runtime::prelude::*;
+    /// # #[continuum_event("docs.emit.ping")] pub struct Ping { pub n: u32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let hub = Hub::builder().build()?;
+    /// let id = hub.emit(Ping { n: 1 }).await?;     // published, id assigned
+    /// assert_eq!(hub.last_event_id(), id);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
-    /// [`EmitError::Invalid`] with every issue; nothing is published then.
-    pub fn emit<E: Event>(&self, event: E) -> Result<EventId, EmitError> {
+    /// [`EmitError::Invalid`] with every issue (nothing is published then),
+    /// [`EmitError::Backplane`] when the backplane could not publish.
+    pub fn emit<E: Event>(&self, event: E) -> Emit<EventId> {
         self.emit_one(None, event)
     }
 
@@ -265,45 +287,37 @@ impl Hub {
     ///
     /// # Errors
     /// As [`emit`](Self::emit).
-    pub fn emit_to<E: Event>(&self, channel: &str, event: E) -> Result<EventId, EmitError> {
+    pub fn emit_to<E: Event>(&self, channel: &str, event: E) -> Emit<EventId> {
         self.emit_one(Some(Arc::from(channel)), event)
     }
 
-    fn emit_one<E: Event>(
-        &self,
-        channel: Option<Arc<str>>,
-        event: E,
-    ) -> Result<EventId, EmitError> {
-        event.validate().map_err(EmitError::Invalid)?;
-        let out = encode_typed(Arc::new(event), channel)?;
-        let ids = self.publish(vec![out])?;
-        ids.into_iter()
-            .next()
-            .ok_or_else(|| EmitError::Backplane(BackplaneError::new("no id assigned", None)))
+    fn emit_one<E: Event>(&self, channel: Option<Arc<str>>, event: E) -> Emit<EventId> {
+        if let Err(issues) = event.validate() {
+            return Emit::failed(EmitError::Invalid(issues));
+        }
+        match encode_typed(Arc::new(event), channel) {
+            Ok(out) => Emit::new(self.publish(vec![out], None), emit::first_id),
+            Err(e) => Emit::failed(e),
+        }
     }
 
     /// Validate every event, then publish them all in order, or none: the
     /// error lists every issue of every event, paths prefixed with the index.
     ///
     /// ```
-    /// # use continuum_runtime::{Event, Payload, EventSchema, TypeSchema, validate::Checker, Hub};
-    /// # #[derive(serde::Serialize, serde::Deserialize)]
-    /// # struct Ping { n: u32 }
-    /// # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
-    /// # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "" };
-    /// # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
+    /// # use continuum_runtime::prelude::*;
+    /// # #[continuum_event("docs.emit.batch")] pub struct Ping { pub n: u32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let hub = Hub::builder().build().unwrap();
-    /// let ids = hub.emit_batch([Ping { n: 1 }, Ping { n: 2 }]).unwrap();
+    /// let ids = hub.emit_batch([Ping { n: 1 }, Ping { n: 2 }]).await.unwrap();
     /// assert_eq!(ids.len(), 2);
     /// assert!(ids[0] < ids[1]);
+    /// # }
     /// ```
     ///
     /// # Errors
     /// As [`emit`](Self::emit).
-    pub fn emit_batch<E: Event>(
-        &self,
-        events: impl IntoIterator<Item = E>,
-    ) -> Result<Vec<EventId>, EmitError> {
+    pub fn emit_batch<E: Event>(&self, events: impl IntoIterator<Item = E>) -> Emit<Vec<EventId>> {
         let events: Vec<E> = events.into_iter().collect();
         let mut issues = Vec::new();
         for (i, e) in events.iter().enumerate() {
@@ -312,31 +326,40 @@ impl Hub {
             }
         }
         if !issues.is_empty() {
-            return Err(EmitError::Invalid(issues.into()));
+            return Emit::failed(EmitError::Invalid(issues.into()));
         }
-        let batch = events
+        match events
             .into_iter()
             .map(|e| encode_typed(Arc::new(e), None))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.publish(batch)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(batch) => Emit::new(self.publish(batch, None), emit::ids),
+            Err(e) => Emit::failed(e),
+        }
     }
 
     /// Publish events already validated (as the registry's `decode` returns
-    /// them), each public (`None`) or on a channel, in order, all or nothing.
-    /// This is what `POST /api/events` calls.
+    /// them), each public (`None`) or on a channel, in order, all or nothing;
+    /// with an idempotency `key`, at most once per key within the
+    /// [`Config::idempotency_window`] (on every node that shares the
+    /// backplane): a repeated key publishes nothing and resolves to the ids
+    /// assigned the first time (`replayed: true`). This is what
+    /// `POST /api/events` calls.
     ///
     /// # Errors
     /// [`EmitError::ReservedType`] for a `continuum.*` type,
     /// [`EmitError::Encode`], [`EmitError::Backplane`]; nothing is published then.
-    pub fn publish_dyn(&self, events: Vec<DynPublish>) -> Result<Vec<EventId>, EmitError> {
+    pub fn publish_dyn(&self, events: Vec<DynPublish>, key: Option<&str>) -> Emit<Published> {
         let mut batch = Vec::with_capacity(events.len());
         for (event, channel) in events {
             let type_name = event.type_name();
             if is_reserved_type(type_name) {
-                return Err(EmitError::ReservedType(Cow::Borrowed(type_name)));
+                return Emit::failed(EmitError::ReservedType(Cow::Borrowed(type_name)));
             }
             let mut data = Vec::with_capacity(128);
-            event.write_data(&mut data).map_err(EmitError::Encode)?;
+            if let Err(e) = event.write_data(&mut data) {
+                return Emit::failed(EmitError::Encode(e));
+            }
             batch.push(Outgoing {
                 type_name: Cow::Borrowed(type_name),
                 channel,
@@ -344,84 +367,43 @@ impl Hub {
                 value: Some(event.into_any()),
             });
         }
-        let ids = self.publish(batch)?;
+        let key = key.map(|k| IdempotencyKey {
+            key: Arc::from(k),
+            window: self.inner.config.idempotency_window,
+        });
+        Emit::new(self.publish(batch, key), emit::published)
+    }
+
+    fn publish(
+        &self,
+        batch: Vec<Outgoing>,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Publishing, EmitError> {
+        if let Some(o) = batch.iter().find(|o| is_reserved_type(&o.type_name)) {
+            return Err(EmitError::ReservedType(o.type_name.clone()));
+        }
+        if batch.is_empty() && key.is_none() {
+            return Ok(Publishing::ready(Ok(Ack {
+                ids: Vec::new(),
+                replayed: false,
+            })));
+        }
+        Ok(self.inner.backplane.publish(&self.inner.log, batch, key))
+    }
+
+    /// Whether the backplane can publish now (always for the in-memory one;
+    /// `false` while a shared backplane's transport is unreachable).
+    pub fn backplane_is_up(&self) -> bool {
+        self.inner.backplane.is_up()
+    }
+
+    /// Count an accepted ingest request (the HTTP layer calls this once the
+    /// backplane acknowledged it).
+    pub fn record_ingest_accepted(&self) {
         self.inner
             .metrics
             .ingest_accepted
             .fetch_add(1, Ordering::Relaxed);
-        Ok(ids)
-    }
-
-    /// [`publish_dyn`](Self::publish_dyn) at most once per `key` within the
-    /// idempotency window: a repeated key publishes nothing and returns the
-    /// ids assigned the first time (`replayed: true`). Concurrent requests with
-    /// the same key publish once. Keys are remembered for
-    /// [`Config::idempotency_window`], at most [`Config::idempotency_capacity`] of them.
-    ///
-    /// # Errors
-    /// As [`publish_dyn`](Self::publish_dyn); a failed publish is not remembered.
-    pub fn publish_dyn_idempotent(
-        &self,
-        key: &str,
-        events: Vec<DynPublish>,
-    ) -> Result<Published, EmitError> {
-        let now = tokio::time::Instant::now();
-        let cfg = &self.inner.config;
-        // Held across the publish so concurrent retries publish once.
-        let mut idem = self
-            .inner
-            .idempotency
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        idem.expire(now, cfg.idempotency_window);
-        if let Some((_, ids)) = idem.map.get(key) {
-            self.inner
-                .metrics
-                .ingest_accepted
-                .fetch_add(1, Ordering::Relaxed);
-            return Ok(Published {
-                ids: ids.clone(),
-                replayed: true,
-            });
-        }
-        let ids = self.publish_dyn(events)?;
-        if cfg.idempotency_capacity > 0 {
-            while idem.map.len() >= cfg.idempotency_capacity {
-                match idem.order.pop_front() {
-                    Some((_, k)) => {
-                        idem.map.remove(&k);
-                    }
-                    None => break,
-                }
-            }
-            let key: Arc<str> = Arc::from(key);
-            idem.order.push_back((now, key.clone()));
-            idem.map.insert(key, (now, ids.clone()));
-        }
-        Ok(Published {
-            ids,
-            replayed: false,
-        })
-    }
-
-    fn publish(&self, batch: Vec<Outgoing>) -> Result<Vec<EventId>, EmitError> {
-        if let Some(o) = batch.iter().find(|o| is_reserved_type(&o.type_name)) {
-            return Err(EmitError::ReservedType(o.type_name.clone()));
-        }
-        let n = batch.len() as u64;
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        let ids = self
-            .inner
-            .backplane
-            .publish(&self.inner.log, batch)
-            .map_err(EmitError::Backplane)?;
-        self.inner
-            .metrics
-            .events_published
-            .fetch_add(n, Ordering::Relaxed);
-        Ok(ids)
     }
 
     /// Count a refused ingest request (the HTTP layer calls this for each).
@@ -431,7 +413,9 @@ impl Hub {
 
     /// A snapshot of the hub's counters.
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.inner.metrics.snapshot()
+        let mut snapshot = self.inner.metrics.snapshot();
+        snapshot.events_published = self.inner.log.log.published.load(Ordering::Relaxed);
+        snapshot
     }
 
     /// Open an SSE subscription: the body of a `GET /api/events` response.
@@ -476,7 +460,7 @@ impl Hub {
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let hub = Hub::builder().build().unwrap();
     /// let mut pings = hub.subscribe::<Ping>();
-    /// hub.emit(Ping { n: 7 }).unwrap();
+    /// hub.emit(Ping { n: 7 }).await.unwrap();
     /// let got = poll_fn(|cx| Pin::new(&mut pings).poll_next(cx)).await.unwrap().unwrap();
     /// assert_eq!(got.n, 7);
     /// # });
@@ -574,25 +558,6 @@ fn encode_typed<E: Event>(event: Arc<E>, channel: Option<Arc<str>>) -> Result<Ou
     })
 }
 
-#[derive(Default)]
-struct Idempotency {
-    map: HashMap<Arc<str>, (tokio::time::Instant, Vec<EventId>)>,
-    order: VecDeque<(tokio::time::Instant, Arc<str>)>,
-}
-
-impl Idempotency {
-    fn expire(&mut self, now: tokio::time::Instant, window: Duration) {
-        while let Some((at, _)) = self.order.front() {
-            if now.duration_since(*at) < window {
-                break;
-            }
-            if let Some((_, k)) = self.order.pop_front() {
-                self.map.remove(&k);
-            }
-        }
-    }
-}
-
 // ---- The process-wide default hub ----
 
 static DEFAULT_HUB: RwLock<Option<Hub>> = RwLock::new(None);
@@ -633,7 +598,7 @@ pub fn set_default_hub(hub: Hub) -> Option<Hub> {
 ///
 /// # Errors
 /// As [`Hub::emit`].
-pub fn emit<E: Event>(event: E) -> Result<EventId, EmitError> {
+pub fn emit<E: Event>(event: E) -> Emit<EventId> {
     default_hub().emit(event)
 }
 
@@ -641,6 +606,6 @@ pub fn emit<E: Event>(event: E) -> Result<EventId, EmitError> {
 ///
 /// # Errors
 /// As [`Hub::emit`].
-pub fn emit_to<E: Event>(channel: &str, event: E) -> Result<EventId, EmitError> {
+pub fn emit_to<E: Event>(channel: &str, event: E) -> Emit<EventId> {
     default_hub().emit_to(channel, event)
 }

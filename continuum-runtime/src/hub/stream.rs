@@ -124,7 +124,7 @@ impl SseStream {
         pending.push_back(sse::connected_frame(
             retry_ms,
             &connection_id,
-            log.epoch(),
+            start.epoch,
             Some(start.resume),
         ));
         if let Some(reason) = start.reset {
@@ -257,8 +257,13 @@ impl SseStream {
                     continue;
                 }
                 let (filter, grant, pending) = (&self.filter, &self.grant, &mut self.pending);
+                let resets = &self.inner.metrics.resets;
                 let read = log.read(self.cursor, READ_BATCH, |f| {
-                    if filter.matches(&f.type_name) && grant.allows(f.channel.as_deref()) {
+                    if f.control {
+                        // The backplane's reset: for every subscriber.
+                        resets.fetch_add(1, Relaxed);
+                        pending.push_back(f.bytes.clone());
+                    } else if filter.matches(&f.type_name) && grant.allows(f.channel.as_deref()) {
                         pending.push_back(f.bytes.clone());
                     }
                     true

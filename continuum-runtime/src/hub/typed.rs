@@ -15,6 +15,10 @@ const READ_BATCH: usize = 64;
 
 /// A typed subscription fell behind: `skipped` events (of any type) were
 /// passed over and it continues from the newest. Lag is never silent.
+///
+/// Also yielded, with `skipped: 0`, when a shared backplane lost events this
+/// node never saw (its stream was lost, or entries left it unread): how many
+/// is unknown, only that some may be missing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lagged {
     /// How many events of the hub's log were skipped.
@@ -38,7 +42,7 @@ impl std::error::Error for Lagged {}
 pub struct Subscription<E> {
     inner: Arc<Inner>,
     cursor: u64,
-    ready: VecDeque<Arc<E>>,
+    ready: VecDeque<Result<Arc<E>, Lagged>>,
     registration: Option<Registration>,
     _type: PhantomData<fn() -> E>,
 }
@@ -73,7 +77,7 @@ impl<E: Event> Subscription<E> {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let hub = Hub::builder().build().unwrap();
     /// let mut pings = hub.subscribe::<Ping>();
-    /// Ping { n: 1 }.emit(&hub).unwrap();
+    /// Ping { n: 1 }.emit(&hub).await.unwrap();
     /// assert_eq!(*pings.recv().await.unwrap(), Ping { n: 1 });
     /// # }
     /// ```
@@ -87,8 +91,8 @@ impl<E: Event> Subscription<E> {
 
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Arc<E>, Lagged>>> {
         loop {
-            if let Some(e) = self.ready.pop_front() {
-                return Poll::Ready(Some(Ok(e)));
+            if let Some(item) = self.ready.pop_front() {
+                return Poll::Ready(Some(item));
             }
             let log = &self.inner.log.log;
             let head = log.head();
@@ -101,7 +105,10 @@ impl<E: Event> Subscription<E> {
                 }
                 let ready = &mut self.ready;
                 match log.read(self.cursor, READ_BATCH, |f| {
-                    if f.type_name == E::TYPE {
+                    if f.control {
+                        // The backplane lost events it cannot count.
+                        ready.push_back(Err(Lagged { skipped: 0 }));
+                    } else if f.type_name == E::TYPE {
                         let typed = match &f.value {
                             Some(v) => v.clone().downcast::<E>().ok(),
                             None => f
@@ -111,7 +118,7 @@ impl<E: Event> Subscription<E> {
                                 .map(Arc::new),
                         };
                         if let Some(e) = typed {
-                            ready.push_back(e);
+                            ready.push_back(Ok(e));
                         }
                     }
                     true

@@ -29,8 +29,8 @@ fn main() {
     let json = serde_json::to_string(&ok).unwrap();
     assert_eq!(json, r#"{"taskId":"gen-1","progress":100,"ratio":1.0,"delta":-10}"#);
     // The typed helpers exist with the hub's exact signatures (not called here).
-    let _: fn(AiTaskProgress, &Hub) -> Result<continuum_runtime::EventId, continuum_runtime::EmitError> =
+    let _: fn(AiTaskProgress, &Hub) -> continuum_runtime::Emit<continuum_runtime::EventId> =
         AiTaskProgress::emit;
-    let _: fn(AiTaskProgress, &str, &Hub) -> Result<continuum_runtime::EventId, continuum_runtime::EmitError> =
+    let _: fn(AiTaskProgress, &str, &Hub) -> continuum_runtime::Emit<continuum_runtime::EventId> =
         AiTaskProgress::emit_to;
 }

@@ -1,0 +1,145 @@
+//! [`Emit`]: the future every publish returns.
+//!
+//! # Why a future
+//!
+//! With a shared backplane the id of an event is the shared stream's: it is
+//! known only once Redis has answered the `XADD`. The choices were a
+//! synchronous `emit` that blocks a thread on the network (wrong inside an
+//! async server), a synchronous `emit` that returns before the backplane has
+//! the event (its errors would be lost, and ingest could not answer `202`
+//! only after the write), or a future. `emit` returns a future, and keeps two
+//! properties of the synchronous one:
+//!
+//! - **Publishing starts at the call.** Validation, encoding and the hand-off
+//!   to the backplane happen before `emit` returns; the future only waits for
+//!   the acknowledgement. Dropping it does not cancel the publish, and events
+//!   emitted one after another from one task keep their order whether or not
+//!   each is awaited.
+//! - **No cost on the in-memory path.** The in-memory backplane appends under
+//!   its lock inside `emit`, so the future is ready when returned: awaiting it
+//!   never yields, and no allocation or task is involved.
+//!
+//! It is `#[must_use]`: an event whose acknowledgement nobody reads may have
+//! failed silently. Write `let _ = hub.emit(e);` to mean "fire and forget".
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::{EmitError, EventId, Published};
+use crate::backplane::{Ack, BackplaneError, Publishing};
+
+/// A publish under way: resolves to `T` (the id, the ids, or
+/// [`Published`]) once the backplane acknowledged it, or to the
+/// [`EmitError`] that stopped it. See the [module docs](self) for why.
+///
+/// ```
+/// # use continuum_runtime::prelude::*;
+/// # #[continuum_event("docs.emitfut.ping")] pub struct Ping { pub n: u32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let hub = Hub::builder().build()?;
+/// let id = Ping { n: 1 }.emit(&hub).await?;          // the id, once the backplane has it
+/// let _ = Ping { n: 2 }.emit(&hub);                  // fire and forget: still published
+/// assert!(Ping { n: 3 }.emit(&hub).await? > id);
+/// # Ok(()) }
+/// ```
+#[must_use = "the event is published either way; await the `Emit` to learn its id or why it failed"]
+pub struct Emit<T> {
+    state: State,
+    map: fn(Ack) -> Result<T, EmitError>,
+}
+
+enum State {
+    Failed(Option<EmitError>),
+    Publishing(Publishing),
+}
+
+impl<T> Emit<T> {
+    pub(super) fn new(
+        publishing: Result<Publishing, EmitError>,
+        map: fn(Ack) -> Result<T, EmitError>,
+    ) -> Self {
+        let state = match publishing {
+            Ok(p) => State::Publishing(p),
+            Err(e) => State::Failed(Some(e)),
+        };
+        Emit { state, map }
+    }
+
+    pub(super) fn failed(error: EmitError) -> Self {
+        Emit {
+            state: State::Failed(Some(error)),
+            map: |_| {
+                Err(EmitError::Backplane(BackplaneError::new(
+                    "no acknowledgement",
+                    None,
+                )))
+            },
+        }
+    }
+
+    /// The outcome if it is known without waiting: always with the in-memory
+    /// backplane, and for an event that failed validation. `None` while a
+    /// shared backplane has not answered. Lets synchronous code emit:
+    ///
+    /// ```
+    /// # use continuum_runtime::prelude::*;
+    /// # #[continuum_event("docs.emitfut.now")] pub struct Ping { pub n: u32 }
+    /// let hub = Hub::builder().build().unwrap();
+    /// let id = hub.emit(Ping { n: 1 }).now().expect("in-memory: known at once").unwrap();
+    /// assert_eq!(hub.last_event_id(), id);
+    /// ```
+    pub fn now(mut self) -> Option<Result<T, EmitError>> {
+        match &mut self.state {
+            State::Failed(e) => e.take().map(Err),
+            State::Publishing(p) => p
+                .take_ready()
+                .map(|r| r.map_err(EmitError::Backplane).and_then(self.map)),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Emit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.state {
+            State::Failed(e) => f.debug_tuple("Emit::Failed").field(e).finish(),
+            State::Publishing(p) => f.debug_tuple("Emit").field(p).finish(),
+        }
+    }
+}
+
+impl<T> Future for Emit<T> {
+    type Output = Result<T, EmitError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match &mut this.state {
+            State::Failed(e) => Poll::Ready(Err(e.take().unwrap_or_else(|| {
+                EmitError::Backplane(BackplaneError::new("emit polled after completion", None))
+            }))),
+            State::Publishing(p) => match Pin::new(p).poll(cx) {
+                Poll::Ready(r) => Poll::Ready(r.map_err(EmitError::Backplane).and_then(this.map)),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+pub(super) fn first_id(ack: Ack) -> Result<EventId, EmitError> {
+    ack.ids
+        .into_iter()
+        .next()
+        .ok_or_else(|| EmitError::Backplane(BackplaneError::new("no id assigned", None)))
+}
+
+pub(super) fn ids(ack: Ack) -> Result<Vec<EventId>, EmitError> {
+    Ok(ack.ids)
+}
+
+pub(super) fn published(ack: Ack) -> Result<Published, EmitError> {
+    Ok(Published {
+        ids: ack.ids,
+        replayed: ack.replayed,
+    })
+}
