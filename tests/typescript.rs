@@ -46,6 +46,42 @@ fn generated_module_for_the_demo_is_committed_and_fresh() {
     }
 }
 
+/// The client's `ResetReason` union is the server's: a new Rust variant fails
+/// to compile here (the match is exhaustive) until the TypeScript side has it.
+#[test]
+fn reset_reasons_match_the_server() {
+    use continuum_runtime::sse::ResetReason;
+    let all = [
+        ResetReason::Evicted,
+        ResetReason::ForeignEpoch,
+        ResetReason::UnknownId,
+        ResetReason::Lagged,
+        ResetReason::StreamLost,
+    ];
+    for reason in all {
+        match reason {
+            ResetReason::Evicted
+            | ResetReason::ForeignEpoch
+            | ResetReason::UnknownId
+            | ResetReason::Lagged
+            | ResetReason::StreamLost => {}
+        }
+    }
+    let types = std::fs::read_to_string(package_dir().join("src/types.ts")).unwrap();
+    let union = types
+        .lines()
+        .find(|l| l.starts_with("export type ResetReason ="))
+        .expect("ResetReason in src/types.ts");
+    let mut ts: Vec<&str> = union.split('"').skip(1).step_by(2).collect();
+    let mut rust: Vec<&str> = all.iter().map(|r| r.as_str()).collect();
+    ts.sort_unstable();
+    rust.sort_unstable();
+    assert_eq!(
+        ts, rust,
+        "the TypeScript ResetReason union differs from the server's"
+    );
+}
+
 /// A demo server that a control endpoint can restart on the same port (a new
 /// hub, so a new epoch), as a deploy would.
 struct Restartable {

@@ -23,7 +23,8 @@
 //! assert!(ts.contains("export type Stage = \"queued\" | \"done\";"));
 //! assert!(ts.contains("  taskId: string;"));
 //! assert!(ts.contains("  note?: string | null;"));
-//! assert!(ts.contains("export interface ContinuumEventMap {\n  \"docs.ts.progress\": TaskProgress;"));
+//! assert!(ts.contains("export interface ContinuumEventMap {"));
+//! assert!(ts.contains("  \"docs.ts.progress\": TaskProgress;"));
 //! assert!(ts.contains("export type ContinuumEvent =\n  | { type: \"docs.ts.progress\"; data: TaskProgress }"));
 //! ```
 //!
