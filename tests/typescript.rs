@@ -182,6 +182,25 @@ async fn schema_route_serves_the_demo_event_with_its_constraints() {
         .unwrap();
     assert_eq!(post.status(), 405);
     demo.stop().await;
+
+    // Opt-in: a service without `with_schema_route()` has no such route.
+    let hub = Hub::builder().build().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(continuum_runtime::serve_with_shutdown(
+        listener,
+        hub.service(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let res = reqwest::get(format!("http://{addr}/api/events/schema"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
 }
 
 /// `npm ci` and `npm run build`, once per test binary; `None` when node or

@@ -192,3 +192,43 @@ describe("publish", () => {
     assert.equal(error.code, "unknown_type");
   });
 });
+
+describe("reconnect when the browser gives up", () => {
+  it("opens a new EventSource with backoff, resuming with ?lastEventId=", async () => {
+    // The server refuses this filter (400 invalid_types): an EventSource
+    // closes for good on an HTTP error, so the client must retry itself.
+    const urls = [];
+    let constructed = () => {};
+    class Recording extends EventSource {
+      constructor(u, init) {
+        super(u, init);
+        urls.push(u);
+        constructed(urls.length);
+      }
+    }
+    const sub = subscribe({
+      url,
+      types: ["Not A Type"],
+      lastEventId: "resume-here",
+      EventSource: Recording,
+      retry: { minDelayMs: 20, maxDelayMs: 40 },
+    });
+    const statuses = [];
+    sub.onStatus((s) => statuses.push(s));
+    await next((h) => {
+      constructed = h;
+      return () => (constructed = () => {});
+    }, (count) => count >= 3, "two retries");
+    sub.close();
+    assert.equal(statuses[0], "reconnecting");
+    assert.equal(statuses.at(-1), "closed");
+    assert.ok(!statuses.includes("open"));
+    for (const u of urls) {
+      assert.match(u, /[?&]types=Not%20A%20Type(&|$)/);
+      assert.match(u, /[?&]lastEventId=resume-here(&|$)/);
+    }
+    const count = urls.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(urls.length, count, "no retry after close()");
+  });
+});
