@@ -211,8 +211,22 @@ fn npm_ready(test: &str) -> Option<PathBuf> {
         let Some(npm) = find("npm", &["/usr/bin/npm", "/usr/local/bin/npm"]) else {
             return Err("npm".into());
         };
-        if find("node", &["/usr/bin/node", "/usr/local/bin/node"]).is_none() {
+        let Some(node) = find("node", &["/usr/bin/node", "/usr/local/bin/node"]) else {
             return Err("node".into());
+        };
+        let version = Command::new(&node)
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        let major: u32 = version
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        if major < 18 {
+            return Err(format!("node ≥ 18 (found {version:?})"));
         }
         let dir = package_dir();
         run(&npm, &dir, &["ci", "--no-audit", "--no-fund"], &[]);
