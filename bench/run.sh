@@ -6,6 +6,13 @@
 #   bench/run.sh --targets baseline   # only the hand-rolled axum baseline
 #   bench/run.sh --runs 5 --scenarios S1,S4
 #   bench/run.sh --perf --runs 1 --scenarios S1   # also `perf record -g` each server
+#   bench/run.sh --scenarios X1,X2    # only the cross-node scenarios (needs redis-server)
+#
+# S1..S6 compare Continuum with the hand-rolled baseline. X1 and X2 are cross-node:
+# publishers POST to node A, subscribers read node B, two continuum_server processes
+# sharing a redis-server this script starts (persistence off, a fresh stream per run);
+# they run against one in-memory Continuum node with the same load, in the same run
+# ("continuum-redis / continuum" in the report).
 #
 # It builds the load generator and both servers in release, then for each scenario
 # runs the targets alternately (baseline, continuum, then continuum, baseline, ...),
@@ -25,7 +32,7 @@ PERF=0
 RUNS=""
 RUNS_GIVEN=0
 TARGETS="baseline,continuum"
-SCENARIOS="S1,S2,S3,S4,S5,S6"
+SCENARIOS="S1,S2,S3,S4,S5,S6,X1,X2"
 OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -35,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --targets) TARGETS=$2; shift 2 ;;
     --scenarios) SCENARIOS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -53,6 +60,7 @@ FEATURES=(--no-default-features)
 for t in "${TARGET_LIST[@]}"; do
   if [[ $t == continuum ]]; then FEATURES=(--features continuum); fi
 done
+if [[ ,$SCENARIOS, == *,X* ]]; then FEATURES=(--features continuum); fi
 echo "building (release) ..." >&2
 if ! CARGO_TARGET_DIR=$TARGET_DIR $CARGO build --release -q -p continuum-bench --bins "${FEATURES[@]}"; then
   echo "run.sh: build failed; to measure the baseline alone: bench/run.sh --targets baseline" >&2
@@ -95,6 +103,8 @@ scenario_args() {
       S4) echo "idle --subs 10000 --settle 2" ;;
       S5) echo "fanout --subs 1000 --events 600 --rate 20 --publishers 2" ;;
       S6) echo "fanout --subs 10 --events 60000 --publishers 16" ;;
+      X1) echo "fanout --subs 1000 --events 2000 --publishers 4" ;;
+      X2) echo "fanout --subs 1000 --events 600 --rate 20 --publishers 2" ;;
       *) return 1 ;;
     esac
   else
@@ -105,42 +115,101 @@ scenario_args() {
       S4) echo "idle --subs 2000 --settle 1" ;;
       S5) echo "fanout --subs 200 --events 40 --rate 20 --publishers 2" ;;
       S6) echo "fanout --subs 10 --events 5000 --publishers 16" ;;
+      X1) echo "fanout --subs 200 --events 500 --publishers 4" ;;
+      X2) echo "fanout --subs 200 --events 40 --rate 20 --publishers 2" ;;
       *) return 1 ;;
     esac
   fi
 }
 
+# The targets a scenario compares: X* are cross-node (Redis) against one in-memory node.
+scenario_targets() {
+  case $1 in
+    X*) echo "continuum continuum-redis" ;;
+    *) echo "${TARGET_LIST[*]}" ;;
+  esac
+}
+
+# One redis-server for the cross-node scenarios, started when one is asked for.
+REDIS_PID=""
+REDIS_PORT=""
+start_redis() {
+  [[ -n $REDIS_PID ]] && return 0
+  if ! command -v redis-server >/dev/null; then
+    echo "run.sh: X scenarios need redis-server (apt-get install redis-server)" >&2
+    return 1
+  fi
+  REDIS_PORT=$((20000 + RANDOM % 5000))
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no > "$OUT/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 100); do
+    if grep -q "Ready to accept connections" "$OUT/redis.log"; then
+      echo "redis: $(redis-server --version | cut -d' ' -f3) on port $REDIS_PORT" >> "$OUT/machine.txt"
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "run.sh: redis-server did not start (see $OUT/redis.log)" >&2
+  return 1
+}
+
 # Below the ephemeral range (32768+), where the load generator's own sockets live.
 PORT=$((10000 + RANDOM % 10000))
 SERVER_PID=""
+PUB_PID=""
+PUB_ADDR=""
 cleanup() {
-  if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in $SERVER_PID $PUB_PID $REDIS_PID; do kill "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+
+wait_port() {
+  local pid=$1 port=$2
+  for _ in $(seq 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  return 1
+}
 
 start_server() {
   local target=$1 addr=$2
   case $target in
     baseline) "$BIN/baseline" "$addr" >> "$OUT/server-$target.log" 2>&1 & ;;
     continuum) "$BIN/continuum_server" "$addr" >> "$OUT/server-$target.log" 2>&1 & ;;
+    continuum-redis)
+      start_redis || return 1
+      # Node A takes the publishes, node B (the measured process) the subscribers.
+      local stream="bench:$STAMP:$PORT"
+      PORT=$((PORT + 1))
+      PUB_ADDR=127.0.0.1:$PORT
+      CONTINUUM_REDIS_URL=redis://127.0.0.1:$REDIS_PORT CONTINUUM_REDIS_STREAM=$stream \
+        "$BIN/continuum_server" "$PUB_ADDR" >> "$OUT/server-$target-a.log" 2>&1 &
+      PUB_PID=$!
+      if ! wait_port "$PUB_PID" "${PUB_ADDR##*:}"; then
+        echo "run.sh: node A did not start on $PUB_ADDR" >&2; stop_server; return 1
+      fi
+      CONTINUUM_REDIS_URL=redis://127.0.0.1:$REDIS_PORT CONTINUUM_REDIS_STREAM=$stream \
+        "$BIN/continuum_server" "$addr" >> "$OUT/server-$target.log" 2>&1 & ;;
     *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
   esac
   SERVER_PID=$!
-  local port=${addr##*:}
-  for _ in $(seq 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-    sleep 0.05
-  done
+  if wait_port "$SERVER_PID" "${addr##*:}"; then return 0; fi
   echo "run.sh: $target did not start on $addr (see $OUT/server-$target.log)" >&2
   stop_server
   return 1
 }
 
 stop_server() {
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
+  for pid in $SERVER_PID $PUB_PID; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   SERVER_PID=""
+  PUB_PID=""
+  PUB_ADDR=""
 }
 
 FAILED=0
@@ -151,10 +220,11 @@ for s in "${SCENARIO_LIST[@]}"; do
   # S5's tail moves with anything else on the machine: a full run takes 5 runs of it,
   # so that the median does not rest on one disturbed run.
   runs=$RUNS
-  if [[ $s == S5 && $QUICK == 0 && $RUNS_GIVEN == 0 ]]; then runs=5; fi
+  if [[ ($s == S5 || $s == X2) && $QUICK == 0 && $RUNS_GIVEN == 0 ]]; then runs=5; fi
+  read -r -a targets <<< "$(scenario_targets "$s")"
   for run in $(seq "$runs"); do
     # Alternate which target goes first, so drift in the machine's load hits both.
-    order=("${TARGET_LIST[@]}")
+    order=("${targets[@]}")
     if (( run % 2 == 0 )) && (( ${#order[@]} == 2 )); then order=("${order[1]}" "${order[0]}"); fi
     for target in "${order[@]}"; do
       echo "== $s $target run $run ($ARGS)" >&2
@@ -170,8 +240,10 @@ for s in "${SCENARIO_LIST[@]}"; do
         perf record -q -g -p "$SERVER_PID" -o "$OUT/perf-$s-$target-$run.data" 2>> "$OUT/perf.log" &
         PERF_PID=$!
       fi
+      PUBLISH=()
+      if [[ -n $PUB_ADDR ]]; then PUBLISH=(--publish-target "http://$PUB_ADDR/api/events"); fi
       # shellcheck disable=SC2086
-      if ! "$BIN/loadgen" $ARGS --target "http://$addr/api/events" --server-pid "$SERVER_PID" \
+      if ! "$BIN/loadgen" $ARGS "${PUBLISH[@]}" --target "http://$addr/api/events" --server-pid "$SERVER_PID" \
           --scenario "$s" --server "$target" --run "$run" --json "$RESULTS" \
           > /dev/null 2>> "$OUT/loadgen.log"; then
         echo "run.sh: loadgen failed for $s $target run $run: $(tail -n 1 "$RESULTS" 2>/dev/null)" >&2

@@ -11,7 +11,9 @@
 //!
 //! Environment: `CONTINUUM_ADDR` (default `127.0.0.1:3000`),
 //! `CONTINUUM_EVENT_INGEST_TOKEN` (unset: ingest is open),
-//! `CONTINUUM_DEMO_SIMULATE=0` (no simulated tasks: only what you POST).
+//! `CONTINUUM_DEMO_SIMULATE=0` (no simulated tasks: only what you POST),
+//! `CONTINUUM_REDIS_URL` (e.g. `redis://127.0.0.1:6379`: several demo
+//! processes share one stream of events; `CONTINUUM_REDIS_STREAM` names it).
 //! The event itself, `AiTaskProgress`, is declared in `src/demo.rs`.
 
 use continuum::demo::{DemoOptions, DemoServer};
@@ -32,7 +34,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    // CONTINUUM_EVENT_INGEST_TOKEN, CONTINUUM_HEARTBEAT_SECS, CONTINUUM_ALLOWED_ORIGINS.
+    // CONTINUUM_EVENT_INGEST_TOKEN, CONTINUUM_HEARTBEAT_SECS, CONTINUUM_ALLOWED_ORIGINS,
+    // CONTINUUM_REDIS_URL, CONTINUUM_REDIS_STREAM.
     let builder = HubBuilder::from_env()?;
     let options = DemoOptions::from_env();
     let addr = std::env::var("CONTINUUM_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
@@ -48,6 +51,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  ingest:        POST http://{local}/api/events  (token required in x-continuum-event-key)");
     } else {
         println!("  ingest:        POST http://{local}/api/events  (open: no CONTINUUM_EVENT_INGEST_TOKEN set)");
+    }
+    match std::env::var("CONTINUUM_REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            println!("  backplane:     redis at {url}: every node on that stream sees every event")
+        }
+        _ => println!(
+            "  backplane:     in-memory (set CONTINUUM_REDIS_URL to share events between nodes)"
+        ),
     }
     println!(
         "  simulated tasks: {}",

@@ -42,11 +42,14 @@ pub struct AiTaskProgress {
 /// The demo page, with `CONFIG` filled in for this hub and the page's
 /// script inlined: `clients/typescript/demo/page.ts`, which uses
 /// `@continuum/client`, bundled by `npm run bundle:demo` into
-/// `src/demo/page.js` (committed; a test fails when it is stale).
-pub fn page(hub: &Hub) -> String {
+/// `src/demo/page.js` (committed; a test fails when it is stale). `node`
+/// names the server that serves it (shown on the page, for several nodes
+/// over Redis).
+pub fn page(hub: &Hub, node: &str) -> String {
     let config = serde_json::json!({
         "path": hub.config().path(),
         "tokenRequired": hub.config().ingest_token().is_some(),
+        "node": node,
     });
     // `</script` cannot appear in the bundle (esbuild escapes it in strings).
     include_str!("demo/index.html")
@@ -157,6 +160,19 @@ impl DemoOptions {
     }
 }
 
+/// `127.0.0.1:3000 (redis)`: the address, and whether events are shared.
+fn node_name(listener: &tokio::net::TcpListener, hub: &Hub) -> String {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+    let backplane = if hub.metrics().backplane.is_some() {
+        "shared over Redis"
+    } else {
+        "in-memory"
+    };
+    format!("{addr} ({backplane})")
+}
+
 /// A running demo server; [`stop`](Self::stop) shuts it down gracefully.
 #[derive(Debug)]
 pub struct DemoServer {
@@ -178,7 +194,11 @@ impl DemoServer {
         options: DemoOptions,
     ) -> Result<DemoServer, BuildError> {
         let hub = builder.register::<AiTaskProgress>().build()?;
-        let service = hub.service().with_schema_route().with_page("/", page(&hub));
+        let node = node_name(&listener, &hub);
+        let service = hub
+            .service()
+            .with_schema_route()
+            .with_page("/", page(&hub, &node));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(continuum_runtime::serve_with_shutdown(
             listener,

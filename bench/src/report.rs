@@ -61,6 +61,17 @@ fn metrics_for(scenario: &str) -> Option<&'static [&'static str]> {
             "loadgen_cpu_secs",
             "other_cpu_secs",
         ],
+        "X1" | "X2" => &[
+            "deliveries_per_sec",
+            "lost",
+            "resets",
+            "p50_us",
+            "p99_us",
+            "p999_us",
+            "max_us",
+            "server_cpu_secs",
+            "window_secs",
+        ],
         "S6" => &[
             "accepted_per_sec",
             "deliveries_per_sec",
@@ -116,7 +127,17 @@ pub fn report(jsonl: &str) -> Result<String, serde_json::Error> {
             "continuum" => 1,
             _ => 2,
         });
-        let ratio = by_server.contains_key("baseline") && by_server.contains_key("continuum");
+        // Continuum against the baseline; in the cross-node scenarios, two
+        // nodes over Redis against one in-memory node.
+        let has = |s: &str| by_server.contains_key(s);
+        let pair = if has("baseline") && has("continuum") {
+            Some(("continuum", "baseline"))
+        } else if has("continuum") && has("continuum-redis") {
+            Some(("continuum-redis", "continuum"))
+        } else {
+            None
+        };
+        let ratio = pair.is_some();
         out.push_str(&format!("\n### {scenario}\n\n| scenario | metric |"));
         for s in &servers {
             let n = by_server[*s].len();
@@ -130,8 +151,8 @@ pub fn report(jsonl: &str) -> Result<String, serde_json::Error> {
                 out.push_str(&format!(" {s} (runs: {n}) |"));
             }
         }
-        if ratio {
-            out.push_str(" continuum / baseline |");
+        if let Some((num, den)) = pair {
+            out.push_str(&format!(" {num} / {den} |"));
         }
         out.push_str("\n|---|---|");
         for _ in &servers {
@@ -173,8 +194,8 @@ pub fn report(jsonl: &str) -> Result<String, serde_json::Error> {
             for c in cells {
                 out.push_str(&format!(" {c} |"));
             }
-            if ratio {
-                match (medians.get("continuum"), medians.get("baseline")) {
+            if let Some((num, den)) = pair {
+                match (medians.get(num), medians.get(den)) {
                     (Some(c), Some(b)) if *b != 0.0 => out.push_str(&format!(" {:.2} |", c / b)),
                     _ => out.push_str(" – |"),
                 }

@@ -25,6 +25,8 @@
 //! | `CONTINUUM_EVENT_INGEST_TOKEN` | token `POST` requests must send in `x-continuum-event-key` | none: ingest is open (one warning at start) |
 //! | `CONTINUUM_HEARTBEAT_SECS` | seconds between heartbeat comments, a whole number ≥ 1 | `25` |
 //! | `CONTINUUM_ALLOWED_ORIGINS` | comma-separated origins allowed by CORS, e.g. `https://a.example,http://localhost:5173` | none: no CORS headers |
+//! | `CONTINUUM_REDIS_URL` | share events with other nodes over Redis Streams (feature `redis`), e.g. `redis://127.0.0.1:6379` | none: in-memory, one process |
+//! | `CONTINUUM_REDIS_STREAM` | the Redis stream key nodes share | `continuum:events` |
 //!
 //! `CONTINUUM_ADDR` (the listen address) is read by the standalone server, not here.
 
@@ -152,6 +154,8 @@ pub struct HubBuilder {
     pub(crate) registry_errors: Vec<RegistryError>,
     pub(crate) auth: Option<AuthHook>,
     pub(crate) backplane: Option<Arc<dyn Backplane>>,
+    #[cfg(feature = "redis")]
+    pub(crate) redis: Option<crate::backplane::RedisOptions>,
 }
 
 impl fmt::Debug for HubBuilder {
@@ -181,6 +185,8 @@ impl HubBuilder {
             registry_errors: error.into_iter().collect(),
             auth: None,
             backplane: None,
+            #[cfg(feature = "redis")]
+            redis: None,
         }
     }
 
@@ -237,6 +243,7 @@ impl HubBuilder {
             }
             b = b.allowed_origins(origins);
         }
+        b = redis_from_env(b, &get)?;
         Ok(b)
     }
 
@@ -373,19 +380,116 @@ impl HubBuilder {
         self
     }
 
+    /// Share events with every other node using the Redis at `url`
+    /// (`redis://host:port`), over a Redis stream (feature `redis`; see
+    /// [`backplane::redis`](crate::backplane::redis)). Set by
+    /// `CONTINUUM_REDIS_URL` in [`from_env`](Self::from_env).
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        let options = crate::backplane::RedisOptions::new(url);
+        self.redis = Some(match self.redis.take() {
+            Some(old) => options
+                .stream(old.stream_key().to_owned())
+                .retention(old.retention_entries()),
+            None => options,
+        });
+        self
+    }
+
+    /// The Redis stream key (default `continuum:events`); nodes that share a
+    /// stream behave as one hub. Set by `CONTINUUM_REDIS_STREAM`.
+    /// Without [`redis`](Self::redis) it has no effect.
+    #[cfg(feature = "redis")]
+    pub fn redis_stream(mut self, key: impl Into<String>) -> Self {
+        self.redis = self.redis.take().map(|o| o.stream(key));
+        self
+    }
+
+    /// About how many events the Redis stream keeps (default 100,000): how
+    /// far back a `Last-Event-ID` replays on any node, and how long a node
+    /// may be cut off from Redis without a reset.
+    /// Without [`redis`](Self::redis) it has no effect.
+    #[cfg(feature = "redis")]
+    pub fn redis_retention(mut self, entries: usize) -> Self {
+        self.redis = self.redis.take().map(|o| o.retention(entries));
+        self
+    }
+
+    /// All the Redis settings at once, for the ones without a builder
+    /// method of their own (timeouts).
+    #[cfg(feature = "redis")]
+    pub fn redis_options(mut self, options: crate::backplane::RedisOptions) -> Self {
+        self.redis = Some(options);
+        self
+    }
+
     /// Build the hub.
     ///
     /// # Errors
-    /// [`BuildError::DuplicateType`] when two Rust types declare the same event name.
+    /// [`BuildError::DuplicateType`] when two Rust types declare the same
+    /// event name; [`BuildError::Backplane`] when the Redis backplane is
+    /// configured with a URL that does not parse, or outside a Tokio runtime
+    /// (it starts its tasks here).
     pub fn build(self) -> Result<Hub, BuildError> {
         if let Some(e) = self.registry_errors.into_iter().next() {
             return Err(BuildError::DuplicateType(e));
+        }
+        #[allow(unused_mut)]
+        let mut backplane = self.backplane;
+        #[cfg(feature = "redis")]
+        if let (None, Some(options)) = (&backplane, self.redis) {
+            if tokio::runtime::Handle::try_current().is_err() {
+                return Err(BuildError::Backplane(
+                    "the redis backplane starts tasks: build the hub inside a Tokio runtime".into(),
+                ));
+            }
+            let redis = crate::backplane::RedisBackplane::new(options)
+                .map_err(|e| BuildError::Backplane(e.to_string()))?;
+            backplane = Some(Arc::new(redis));
         }
         Ok(Hub::from_parts(
             self.config,
             self.registry,
             self.auth,
-            self.backplane,
+            backplane,
+        ))
+    }
+}
+
+/// `CONTINUUM_REDIS_URL` and `CONTINUUM_REDIS_STREAM`.
+fn redis_from_env(
+    b: HubBuilder,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<HubBuilder, ConfigError> {
+    let Some(url) = get("CONTINUUM_REDIS_URL") else {
+        return Ok(b);
+    };
+    #[cfg(feature = "redis")]
+    {
+        if !(url.starts_with("redis://")
+            || url.starts_with("rediss://")
+            || url.starts_with("redis+unix://")
+            || url.starts_with("unix://"))
+        {
+            return Err(ConfigError::new(
+                "CONTINUUM_REDIS_URL",
+                url,
+                "expected a Redis URL such as `redis://127.0.0.1:6379`",
+            ));
+        }
+        let mut b = b.redis(url);
+        if let Some(stream) = get("CONTINUUM_REDIS_STREAM") {
+            b = b.redis_stream(stream);
+        }
+        Ok(b)
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = b;
+        Err(ConfigError::new(
+            "CONTINUUM_REDIS_URL",
+            url,
+            "this build of continuum-runtime has no Redis backplane: enable its `redis` cargo feature",
         ))
     }
 }
@@ -413,12 +517,16 @@ fn is_valid_origin(o: &str) -> bool {
 pub enum BuildError {
     /// Two Rust types declare the same event name; the message names both.
     DuplicateType(RegistryError),
+    /// The configured backplane could not be set up (e.g. a Redis URL that
+    /// does not parse).
+    Backplane(String),
 }
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::DuplicateType(e) => e.fmt(f),
+            BuildError::Backplane(e) => write!(f, "backplane: {e}"),
         }
     }
 }
@@ -427,6 +535,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::DuplicateType(e) => Some(e),
+            BuildError::Backplane(_) => None,
         }
     }
 }

@@ -84,6 +84,27 @@ impl IngestReject {
     }
 }
 
+/// What a shared backplane reports (see [`Backplane::metrics`](crate::backplane::Backplane::metrics)).
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct BackplaneMetrics {
+    /// Whether it can publish now.
+    pub up: bool,
+    /// Publishes acknowledged since start.
+    pub publishes: u64,
+    /// Time from `emit` to acknowledgement, summed over `publishes`
+    /// (average publish latency = this / `publishes`).
+    pub publish_seconds_total: f64,
+    /// Publishes that failed (unreachable, or refused).
+    pub publish_failures: u64,
+    /// Entries the node's reader delivered into its log.
+    pub entries_read: u64,
+    /// How old the newest entry was when the reader delivered it.
+    pub reader_lag_seconds: f64,
+    /// Resets the backplane caused (stream lost, entries trimmed unread).
+    pub resets: u64,
+}
+
 /// The live counters (inside the hub).
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
@@ -109,6 +130,7 @@ impl Metrics {
             subscribers_rejected: self.subscribers_rejected.load(Relaxed),
             ingest_accepted: self.ingest_accepted.load(Relaxed),
             ingest_rejects: std::array::from_fn(|i| self.ingest_rejects[i].load(Relaxed)),
+            backplane: None,
         }
     }
 
@@ -118,7 +140,7 @@ impl Metrics {
 }
 
 /// A point-in-time copy of the hub's counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricsSnapshot {
     /// SSE subscribers connected now.
     pub subscribers_now: u64,
@@ -139,6 +161,8 @@ pub struct MetricsSnapshot {
     /// Ingest requests accepted.
     pub ingest_accepted: u64,
     ingest_rejects: [u64; 9],
+    /// A shared backplane's own figures (`None` for the in-memory one).
+    pub backplane: Option<BackplaneMetrics>,
 }
 
 impl MetricsSnapshot {
@@ -211,6 +235,56 @@ impl MetricsSnapshot {
                 "continuum_ingest_rejects_total{{reason=\"{}\"}} {}",
                 why.as_str(),
                 self.ingest_rejects(why)
+            );
+        }
+        if let Some(b) = &self.backplane {
+            let mut gauge = |name: &str, kind: &str, help: &str, v: f64| {
+                let _ = write!(
+                    out,
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+                );
+            };
+            gauge(
+                "continuum_backplane_up",
+                "gauge",
+                "Whether the backplane can publish (1) or not (0).",
+                f64::from(u8::from(b.up)),
+            );
+            gauge(
+                "continuum_backplane_publish_seconds_sum",
+                "counter",
+                "Time from emit to the backplane's acknowledgement, summed.",
+                b.publish_seconds_total,
+            );
+            gauge(
+                "continuum_backplane_publish_seconds_count",
+                "counter",
+                "Publishes the backplane acknowledged.",
+                b.publishes as f64,
+            );
+            gauge(
+                "continuum_backplane_publish_failures_total",
+                "counter",
+                "Publishes the backplane failed.",
+                b.publish_failures as f64,
+            );
+            gauge(
+                "continuum_backplane_entries_read_total",
+                "counter",
+                "Entries the backplane's reader delivered to this node.",
+                b.entries_read as f64,
+            );
+            gauge(
+                "continuum_backplane_reader_lag_seconds",
+                "gauge",
+                "Age of the newest entry when the reader delivered it.",
+                b.reader_lag_seconds,
+            );
+            gauge(
+                "continuum_backplane_resets_total",
+                "counter",
+                "Resets the backplane caused (stream lost, entries trimmed unread).",
+                b.resets as f64,
             );
         }
         out

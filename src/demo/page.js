@@ -227,6 +227,7 @@
     setStatus("reset", `connected · reset (${reason}): state resynced`);
     log("continuum.reset", events.lastEventId ?? "", reason);
   });
+  document.getElementById("node").textContent = config.node ? `served by ${config.node}` : "";
   var origin = window.location.origin;
   var key = config.tokenRequired ? "  -H 'x-continuum-event-key: $CONTINUUM_EVENT_INGEST_TOKEN' \\\n" : "";
   document.getElementById("curl").textContent = `curl -i -X POST ${origin}${config.path} \\

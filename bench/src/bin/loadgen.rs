@@ -70,6 +70,11 @@ struct Opts {
     addr: SocketAddr,
     host: String,
     path: String,
+    /// Where publishers POST: the subscribers' server unless
+    /// `--publish-target` names another node (cross-node scenarios).
+    pub_addr: SocketAddr,
+    pub_host: String,
+    pub_path: String,
     subs: usize,
     events: u64,
     publishers: usize,
@@ -90,7 +95,7 @@ struct Opts {
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen fanout|idle --target http://HOST:PORT/PATH [--subs N] [--events M] \
-         [--publishers K] [--rate EV_PER_S] [--batch B] [--server-pid PID] [--scenario S] \
+         [--publish-target URL] [--publishers K] [--rate EV_PER_S] [--batch B] [--server-pid PID] [--scenario S] \
          [--server NAME] [--run I] [--json FILE] [--connect-concurrency C] \
          [--connect-timeout SECS] [--drain-timeout SECS] [--settle SECS] [--threads T]\n\
          \x20      loadgen report FILE"
@@ -118,18 +123,14 @@ fn parse_opts(mode: String, args: &[String]) -> Result<Opts, Error> {
         }
     };
     let target = get("target").ok_or("--target is required")?;
-    let rest = target
-        .strip_prefix("http://")
-        .ok_or("--target must start with http://")?;
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/api/events"),
+    let (addr, host, path) = parse_target(target)?;
+    let (pub_addr, pub_host, pub_path) = match get("publish-target") {
+        Some(t) => parse_target(t)?,
+        None => (addr, host.clone(), path.clone()),
     };
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?
-        .next()
-        .ok_or("--target host does not resolve")?;
     let known = [
         "target",
+        "publish-target",
         "subs",
         "events",
         "publishers",
@@ -151,8 +152,11 @@ fn parse_opts(mode: String, args: &[String]) -> Result<Opts, Error> {
     Ok(Opts {
         mode,
         addr,
-        host: host.to_owned(),
-        path: path.to_owned(),
+        host,
+        path,
+        pub_addr,
+        pub_host,
+        pub_path,
         subs: num("subs", 100.0)? as usize,
         events: num("events", 1000.0)? as u64,
         publishers: (num("publishers", 4.0)? as usize).max(1),
@@ -172,6 +176,21 @@ fn parse_opts(mode: String, args: &[String]) -> Result<Opts, Error> {
             None => std::thread::available_parallelism().map_or(2, |n| n.get()),
         },
     })
+}
+
+/// `http://HOST:PORT/PATH` → the address, the `host` header and the path.
+fn parse_target(target: &str) -> Result<(SocketAddr, String, String), Error> {
+    let rest = target
+        .strip_prefix("http://")
+        .ok_or("--target must start with http://")?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/api/events"),
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?
+        .next()
+        .ok_or("--target host does not resolve")?;
+    Ok((addr, host.to_owned(), path.to_owned()))
 }
 
 /// What every subscriber shares.
@@ -371,7 +390,7 @@ async fn publisher_inner(
     stats: &mut PubStats,
     shared: &Shared,
 ) -> Result<(), Error> {
-    let sock = TcpStream::connect(opts.addr).await?;
+    let sock = TcpStream::connect(opts.pub_addr).await?;
     sock.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(sock)).await?;
     tokio::spawn(conn);
@@ -406,8 +425,8 @@ async fn publisher_inner(
         if opts.batch > 1 {
             body.push(']');
         }
-        let req = http::Request::post(&opts.path)
-            .header(http::header::HOST, &opts.host)
+        let req = http::Request::post(&opts.pub_path)
+            .header(http::header::HOST, &opts.pub_host)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))?;
         sender.ready().await?;

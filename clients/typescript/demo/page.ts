@@ -9,7 +9,7 @@ import type { AiTaskProgress, ContinuumEventMap } from "./continuum-events.js";
 
 declare global {
   interface Window {
-    CONTINUUM_CONFIG: { path: string; tokenRequired: boolean };
+    CONTINUUM_CONFIG: { path: string; tokenRequired: boolean; node?: string };
   }
 }
 
@@ -83,6 +83,10 @@ events.onReset((reason) => {
   setStatus("reset", `connected · reset (${reason}): state resynced`);
   log("continuum.reset", events.lastEventId ?? "", reason);
 });
+
+// Which node served this page: with several nodes over Redis, an event sent
+// to one shows up on every node's page.
+document.getElementById("node")!.textContent = config.node ? `served by ${config.node}` : "";
 
 const origin = window.location.origin;
 const key = config.tokenRequired ? "  -H 'x-continuum-event-key: $CONTINUUM_EVENT_INGEST_TOKEN' \\\n" : "";

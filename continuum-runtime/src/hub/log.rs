@@ -59,6 +59,8 @@ pub(crate) struct Ring {
     /// Position of the first frame of the current epoch: frames before it
     /// belong to a lost stream and are never replayed to a new subscriber.
     pub(crate) epoch_start: u64,
+    /// Whether the backplane set the epoch yet (its first `restart`).
+    pub(crate) joined: bool,
 }
 
 #[derive(Default)]
@@ -166,6 +168,7 @@ impl Log {
                 last_seq: 0,
                 epoch,
                 epoch_start: 0,
+                joined: false,
             }),
             head: AtomicU64::new(0),
             waiters: Mutex::new(Waiters::default()),
@@ -180,6 +183,10 @@ impl Log {
 
     pub(crate) fn epoch(&self) -> Epoch {
         self.ring().epoch
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
     }
 
     pub(crate) fn head(&self) -> u64 {
@@ -267,22 +274,24 @@ impl Log {
         }
     }
 
-    /// The backplane's view of the stream broke: from now on ids are of
-    /// `epoch` and continue after `after_seq`. When anything was appended
-    /// before (or the log is already in `epoch`: events between the last one
-    /// delivered and `after_seq` are gone), every subscriber gets a
-    /// `continuum.reset` with `reason` in order, carrying the id to resume
-    /// from; a subscriber connecting later with an older id gets a reset too.
-    /// Nothing before the break is replayed into the new epoch.
+    /// From now on ids are of `epoch` and continue after `after_seq`. The
+    /// first call (the backplane joining its stream) only sets where the log
+    /// starts. Any later one means the backplane's view broke (a new epoch,
+    /// or events lost between the last one delivered and `after_seq`): every
+    /// subscriber gets a `continuum.reset` with `reason`, in order, carrying
+    /// the id to resume from; a subscriber connecting later with an older id
+    /// gets a reset too. Nothing before the break is replayed after it.
     pub(crate) fn restart(&self, epoch: Epoch, after_seq: u64, reason: ResetReason) {
         let guard = lock(&self.publish);
         let after_seq = {
             let mut ring = self.ring.write().unwrap_or_else(PoisonError::into_inner);
             let head = ring.first_pos + ring.frames.len() as u64;
-            if head == 0 {
-                // Nothing was ever appended: nobody can hold an id that
-                // names an event. Start here, silently.
+            if !ring.joined {
+                // The backplane's first word on the stream (at attach, or
+                // when a shared one has joined it): where this node starts.
+                ring.joined = true;
                 ring.epoch = epoch;
+                ring.epoch_start = head;
                 ring.floor_seq = after_seq;
                 ring.last_seq = after_seq;
                 return;

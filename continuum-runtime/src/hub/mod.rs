@@ -397,6 +397,14 @@ impl Hub {
         self.inner.backplane.is_up()
     }
 
+    /// Resolves once the backplane can publish: at once for the in-memory
+    /// one; for Redis, once connected and agreed on the stream's epoch. For
+    /// start-up ordering and readiness probes; publishing before it waits a
+    /// few seconds for the first connection, then fails.
+    pub async fn backplane_ready(&self) {
+        self.inner.backplane.ready().await
+    }
+
     /// Count an accepted ingest request (the HTTP layer calls this once the
     /// backplane acknowledged it).
     pub fn record_ingest_accepted(&self) {
@@ -415,6 +423,7 @@ impl Hub {
     pub fn metrics(&self) -> MetricsSnapshot {
         let mut snapshot = self.inner.metrics.snapshot();
         snapshot.events_published = self.inner.log.log.published.load(Ordering::Relaxed);
+        snapshot.backplane = self.inner.backplane.metrics();
         snapshot
     }
 

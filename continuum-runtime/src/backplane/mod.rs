@@ -10,12 +10,17 @@
 //! - [`InMemory`] (the default) assigns dense local sequence numbers under
 //!   the log's publish lock and delivers synchronously: one process, no
 //!   external service.
-//! - A Redis Streams backplane would `XADD` (bounded `MAXLEN`) and return the
-//!   stream ids mapped to sequences (`ms << 16 | n`), keep one epoch for the
-//!   shared stream (stored beside it), and run a reader task per node that
-//!   calls [`LocalLog::deliver`] for every entry it reads — including the ones
-//!   this node published — so all nodes fan out the same order and a client
-//!   can reconnect to any node with its `Last-Event-ID`.
+//! - `RedisBackplane` (cargo feature `redis`, see the `redis` module)
+//!   `XADD`s each batch to a Redis stream and maps stream ids to sequences,
+//!   keeps one epoch for the stream (stored beside it), and runs a reader
+//!   task per node that calls [`LocalLog::deliver`] for every entry it reads
+//!   — including the ones this node published — so all nodes fan out the
+//!   same order and a client can reconnect to any node with its
+//!   `Last-Event-ID`.
+//!
+//! Publishing returns a [`Publishing`] acknowledgement: ready at once for
+//! [`InMemory`], a future for a backplane that waits for a reply (see
+//! [`Emit`](crate::hub::Emit) for why `emit` is a future).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -36,6 +41,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisBackplane, RedisOptions};
 
 use crate::hub::log::Log;
 use crate::id::{Epoch, EventId};
@@ -230,6 +240,18 @@ pub trait Backplane: Send + Sync + 'static {
     fn is_up(&self) -> bool {
         true
     }
+
+    /// Resolves once the backplane can publish (at once by default). A
+    /// shared backplane connects in the background after `attach`.
+    fn ready(&self) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        Box::pin(std::future::ready(()))
+    }
+
+    /// The backplane's own figures for [`Hub::metrics`](crate::Hub::metrics);
+    /// `None` (the default) for one with nothing to report.
+    fn metrics(&self) -> Option<crate::metrics::BackplaneMetrics> {
+        None
+    }
 }
 
 /// The default backplane: one process, dense sequence numbers, a random
@@ -378,7 +400,31 @@ impl fmt::Debug for LocalLog {
     }
 }
 
+/// A [`LocalLog`] that does not keep the hub alive: a backplane's
+/// background task holds this and ends when [`upgrade`](Self::upgrade)
+/// finds the hub gone.
+#[derive(Clone, Debug)]
+pub struct WeakLocalLog(std::sync::Weak<Log>);
+
+impl WeakLocalLog {
+    /// The log, while its hub lives.
+    pub fn upgrade(&self) -> Option<LocalLog> {
+        self.0.upgrade().map(|log| LocalLog { log })
+    }
+}
+
 impl LocalLog {
+    /// A handle that does not keep the hub alive.
+    pub fn downgrade(&self) -> WeakLocalLog {
+        WeakLocalLog(Arc::downgrade(&self.log))
+    }
+
+    /// How many events the log holds for replay: what a backplane joining
+    /// an existing stream should fill it with.
+    pub fn capacity(&self) -> usize {
+        self.log.capacity()
+    }
+
     /// The epoch of this log's ids.
     pub fn epoch(&self) -> Epoch {
         self.log.epoch()
@@ -398,8 +444,8 @@ impl LocalLog {
     }
 
     /// The stream's epoch is `epoch` and the next events come after
-    /// `after_seq`. Called once at attach to set the epoch the log starts in
-    /// (silently, before anything was delivered); later, when the backplane's
+    /// `after_seq`. The first call sets where the log starts (silently: at
+    /// attach, or when a shared backplane has joined its stream); later, when the backplane's
     /// view broke — the stream was lost and a new epoch began, or events left
     /// the stream before this node read them — every subscriber gets
     /// `continuum.reset` in order (`stream_lost` for a new epoch, `evicted`

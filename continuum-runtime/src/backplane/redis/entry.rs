@@ -1,0 +1,226 @@
+//! Stream ids and entries: how a Redis stream id becomes an event's sequence,
+//! and how an `XREAD`/`XREVRANGE` reply becomes events for the local log.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use redis::Value;
+
+use crate::backplane::Outgoing;
+use crate::id::Epoch;
+
+/// Bits of a sequence that hold the entry's number within its millisecond.
+/// Redis numbers entries within one millisecond from 0; 2^20 is more than a
+/// million entries in one millisecond. The remaining 44 bits hold
+/// milliseconds since 1970 until the year 2527.
+const SEQ_BITS: u32 = 20;
+
+/// A stream id `ms-n` as a sequence: `ms << 20 | n`, so sequences order like
+/// stream ids. `None` for text that is not a stream id or out of range.
+pub(crate) fn seq_of(stream_id: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(stream_id).ok()?;
+    let (ms, n) = text.split_once('-')?;
+    let (ms, n): (u64, u64) = (ms.parse().ok()?, n.parse().ok()?);
+    if ms >= 1 << (64 - SEQ_BITS) || n >= 1 << SEQ_BITS {
+        return None;
+    }
+    Some(ms << SEQ_BITS | n)
+}
+
+/// The millisecond timestamp in a sequence (Redis's clock when it was added).
+pub(crate) fn millis_of(seq: u64) -> u64 {
+    seq >> SEQ_BITS
+}
+
+/// One entry read from the stream.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// The stream id as Redis wrote it (where the next read starts).
+    pub(crate) stream_id: String,
+    pub(crate) seq: u64,
+    /// The epoch the publisher wrote into the entry.
+    pub(crate) epoch: Option<Epoch>,
+    /// The entry's number within its epoch (1, 2, 3, …): a number missing
+    /// between two reads means entries were trimmed before they were read.
+    pub(crate) number: Option<u64>,
+    pub(crate) event: Outgoing,
+}
+
+fn bytes_of(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
+        _ => None,
+    }
+}
+
+fn items(v: &Value) -> Option<&[Value]> {
+    match v {
+        Value::Array(a) | Value::Set(a) => Some(a),
+        _ => None,
+    }
+}
+
+/// Parse an epoch as the scripts store it: a decimal number.
+pub(crate) fn parse_epoch(v: &[u8]) -> Option<Epoch> {
+    std::str::from_utf8(v)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .map(Epoch::new)
+}
+
+/// One `[id, [field, value, …]]` pair. The fields (short, since every entry
+/// carries them; written by `PUBLISH` in `scripts.rs`): `e` the epoch, `n`
+/// the entry's number within it, `t`
+/// the type, `c` the channel (absent for a public event), `d` the data JSON.
+fn entry(v: &Value) -> Option<Entry> {
+    let [id, fields] = items(v)? else {
+        return None;
+    };
+    let stream_id = std::str::from_utf8(bytes_of(id)?).ok()?.to_owned();
+    let seq = seq_of(stream_id.as_bytes())?;
+    let (mut epoch, mut number, mut type_name, mut channel, mut data) =
+        (None, None, None, None, None);
+    let fields: Vec<&[u8]> = match fields {
+        Value::Map(pairs) => pairs
+            .iter()
+            .flat_map(|(k, v)| [bytes_of(k), bytes_of(v)])
+            .collect::<Option<_>>()?,
+        other => items(other)?.iter().map(bytes_of).collect::<Option<_>>()?,
+    };
+    for pair in fields.chunks_exact(2) {
+        let value = pair[1];
+        match pair[0] {
+            b"e" => epoch = parse_epoch(value),
+            b"n" => number = std::str::from_utf8(value).ok().and_then(|n| n.parse().ok()),
+            b"t" => type_name = Some(std::str::from_utf8(value).ok()?.to_owned()),
+            b"c" => channel = Some(Arc::<str>::from(std::str::from_utf8(value).ok()?)),
+            b"d" => data = Some(Bytes::copy_from_slice(value)),
+            _ => {}
+        }
+    }
+    Some(Entry {
+        stream_id,
+        seq,
+        epoch,
+        number,
+        event: Outgoing {
+            type_name: Cow::Owned(type_name?),
+            channel,
+            data: data?,
+            value: None,
+        },
+    })
+}
+
+/// The entries of an `XRANGE`/`XREVRANGE` reply (an array of entries).
+/// Entries that cannot be read are skipped and counted in the second value.
+pub(crate) fn range_reply(v: &Value) -> (Vec<Entry>, usize) {
+    let mut bad = 0;
+    let entries = items(v)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| {
+            let parsed = entry(e);
+            bad += usize::from(parsed.is_none());
+            parsed
+        })
+        .collect();
+    (entries, bad)
+}
+
+/// The entries of an `XREAD` reply for one stream (`Nil` when the block
+/// timed out: no entries).
+pub(crate) fn xread_reply(v: &Value) -> (Vec<Entry>, usize) {
+    let streams: Vec<&Value> = match v {
+        Value::Nil => return (Vec::new(), 0),
+        Value::Map(pairs) => pairs.iter().map(|(_, v)| v).collect(),
+        other => items(other)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| items(s).and_then(|kv| kv.get(1)))
+            .collect(),
+    };
+    let mut all = Vec::new();
+    let mut bad = 0;
+    for s in streams {
+        let (mut entries, b) = range_reply(s);
+        all.append(&mut entries);
+        bad += b;
+    }
+    (all, bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_ids_map_to_ordered_sequences_and_back() {
+        let a = seq_of(b"1764547200000-0").unwrap();
+        let b = seq_of(b"1764547200000-1").unwrap();
+        let c = seq_of(b"1764547200001-0").unwrap();
+        assert!(a < b && b < c);
+        assert_eq!(b - a, 1);
+        assert_eq!(millis_of(c), 1764547200001);
+        assert_eq!(seq_of(b"0-0"), Some(0));
+        for bad in [
+            &b"17-"[..],
+            b"-1",
+            b"x-1",
+            b"1",
+            b"1-1048576",
+            b"99999999999999999-0",
+        ] {
+            assert_eq!(seq_of(bad), None, "{:?}", std::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn xread_replies_parse_in_resp2_shape() {
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("continuum:events"),
+            Value::Array(vec![
+                Value::Array(vec![
+                    bulk("5-0"),
+                    Value::Array(vec![
+                        bulk("e"),
+                        bulk("42"),
+                        bulk("n"),
+                        bulk("7"),
+                        bulk("t"),
+                        bulk("a.b"),
+                        bulk("d"),
+                        bulk("{\"n\":1}"),
+                    ]),
+                ]),
+                Value::Array(vec![bulk("5-1"), Value::Array(vec![bulk("e")])]),
+                Value::Array(vec![
+                    bulk("6-0"),
+                    Value::Array(vec![
+                        bulk("e"),
+                        bulk("42"),
+                        bulk("t"),
+                        bulk("a.b"),
+                        bulk("c"),
+                        bulk("user:1"),
+                        bulk("d"),
+                        bulk("null"),
+                    ]),
+                ]),
+            ]),
+        ])]);
+        let (entries, bad) = xread_reply(&reply);
+        assert_eq!(bad, 1, "the entry without fields is counted, not delivered");
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].stream_id, "5-0");
+        assert_eq!(entries[0].epoch, Some(Epoch::new(42)));
+        assert_eq!(entries[0].number, Some(7));
+        assert_eq!(&entries[0].event.data[..], b"{\"n\":1}");
+        assert_eq!(entries[1].event.channel.as_deref(), Some("user:1"));
+        assert_eq!(xread_reply(&Value::Nil).0.len(), 0);
+    }
+}

@@ -1,0 +1,300 @@
+//! The reader task: one per node. Reads the stream in order and delivers
+//! every entry into the node's log; checks the epoch on every (re)connect and
+//! while idle; reconnects with backoff and resumes after the last entry it
+//! delivered, turning anything it cannot prove it saw into a reset.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::MultiplexedConnection;
+use redis::{RedisResult, Value};
+
+use super::entry::{self, Entry};
+use super::{scripts, Shared};
+use crate::backplane::{LocalLog, WeakLocalLog};
+use crate::id::{Epoch, EventId};
+
+/// Entries per `XREAD`.
+const READ_COUNT: usize = 1000;
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Where this node is in the stream.
+struct Position {
+    epoch: Epoch,
+    /// The stream id the next `XREAD` starts after.
+    last_id: String,
+    last_seq: u64,
+    /// The number of the last entry delivered (see `scripts.rs`): the next
+    /// must be one more, or entries were lost in between.
+    last_number: Option<u64>,
+}
+
+enum Stop {
+    /// The hub was dropped: the task ends.
+    HubGone,
+    /// Redis failed: reconnect after a backoff.
+    Failed(redis::RedisError),
+}
+
+impl From<redis::RedisError> for Stop {
+    fn from(e: redis::RedisError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// Runs until the hub is dropped (or its runtime shuts down).
+pub(crate) async fn run(shared: Arc<Shared>, log: WeakLocalLog, backfill: usize) {
+    let mut pos = None;
+    let mut backoff = BACKOFF_FIRST;
+    loop {
+        match session(&shared, &log, &mut pos, backfill, &mut backoff).await {
+            Stop::HubGone => return,
+            Stop::Failed(e) => {
+                shared.set_down(&e);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+/// One connection's life: connect, agree on the epoch, then read.
+async fn session(
+    shared: &Shared,
+    log: &WeakLocalLog,
+    pos: &mut Option<Position>,
+    backfill: usize,
+    backoff: &mut Duration,
+) -> Stop {
+    let mut conn = match shared.connect(true).await {
+        Ok(c) => c,
+        Err(e) => return Stop::Failed(e),
+    };
+    if let Err(stop) = sync(shared, &mut conn, log, pos, backfill).await {
+        return stop;
+    }
+    shared.set_up();
+    *backoff = BACKOFF_FIRST;
+    loop {
+        let Some(p) = pos.as_ref() else {
+            return Stop::HubGone;
+        };
+        let reply: Value = match redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(READ_COUNT)
+            .arg("BLOCK")
+            .arg(shared.options.block.as_millis().max(1) as u64)
+            .arg("STREAMS")
+            .arg(&shared.keys.stream)
+            .arg(&p.last_id)
+            .query_async(&mut conn)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return Stop::Failed(e),
+        };
+        let Some(local) = log.upgrade() else {
+            return Stop::HubGone;
+        };
+        let (entries, bad) = entry::xread_reply(&reply);
+        if bad > 0 {
+            tracing::warn!(stream = %shared.keys.stream, entries = bad, "continuum: skipped stream entries that are not events");
+        }
+        let must_sync = if entries.is_empty() {
+            // Idle: is the stream still the one we read?
+            match probe(shared, &mut conn).await {
+                Ok(found) => found.epoch != Some(p.epoch) || !found.exists,
+                Err(e) => return Stop::Failed(e),
+            }
+        } else {
+            deliver(shared, &local, pos, entries)
+        };
+        drop(local);
+        if must_sync || shared.resync.swap(false, Ordering::AcqRel) {
+            if let Err(stop) = sync(shared, &mut conn, log, pos, backfill).await {
+                return stop;
+            }
+        }
+    }
+}
+
+struct Probe {
+    epoch: Option<Epoch>,
+    exists: bool,
+}
+
+async fn probe(shared: &Shared, conn: &mut MultiplexedConnection) -> RedisResult<Probe> {
+    let reply: Value = scripts::PROBE
+        .key(&shared.keys.stream)
+        .key(&shared.keys.epoch)
+        .invoke_async(conn)
+        .await?;
+    let parts = match reply {
+        Value::Array(parts) => parts,
+        _ => Vec::new(),
+    };
+    let epoch = match parts.first() {
+        Some(Value::BulkString(b)) => entry::parse_epoch(b),
+        Some(Value::SimpleString(s)) => entry::parse_epoch(s.as_bytes()),
+        _ => None,
+    };
+    Ok(Probe {
+        epoch,
+        exists: matches!(parts.get(1), Some(Value::Int(1))),
+    })
+}
+
+/// Agree on the stream's epoch (creating it if the stream was lost) and
+/// decide where reading resumes:
+/// - first start: fill the replay buffer from the stream's tail;
+/// - same epoch after a reconnect: resume after the last entry delivered
+///   (entries trimmed meanwhile show as a missing number on the next read);
+/// - another epoch: the stream was lost; reset (`stream_lost`) and read the
+///   new stream from its start.
+async fn sync(
+    shared: &Shared,
+    conn: &mut MultiplexedConnection,
+    log: &WeakLocalLog,
+    pos: &mut Option<Position>,
+    backfill: usize,
+) -> Result<(), Stop> {
+    let candidate = Epoch::random();
+    let text: Vec<u8> = scripts::ENSURE_EPOCH
+        .key(&shared.keys.stream)
+        .key(&shared.keys.epoch)
+        .key(&shared.keys.count)
+        .arg(candidate.get())
+        .invoke_async(conn)
+        .await?;
+    let Some(epoch) = entry::parse_epoch(&text) else {
+        return Err(Stop::Failed(redis::RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "the stream's epoch key does not hold an epoch",
+        ))));
+    };
+    let Some(local) = log.upgrade() else {
+        return Err(Stop::HubGone);
+    };
+    match pos {
+        None => {
+            // The tail and the counter in one step: with no entry to read a
+            // number from, the counter says which number comes next.
+            let (reply, count): (Value, Option<u64>) = redis::pipe()
+                .atomic()
+                .cmd("XREVRANGE")
+                .arg(&shared.keys.stream)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(backfill + 1)
+                .cmd("GET")
+                .arg(&shared.keys.count)
+                .query_async(conn)
+                .await?;
+            let (mut entries, _) = entry::range_reply(&reply);
+            entries.reverse();
+            let last = entries.last().map_or(("0-0".to_owned(), 0, count), |e| {
+                (e.stream_id.clone(), e.seq, e.number)
+            });
+            entries.retain(|e| e.epoch == Some(epoch));
+            // Ids up to `floor` are gone from the stream or past the buffer:
+            // a client holding one gets `evicted`; anything after replays.
+            let floor = if entries.len() > backfill {
+                entries.remove(0).seq
+            } else {
+                match entries.first() {
+                    // Entries before the first one kept were trimmed.
+                    Some(e) if e.number.is_none_or(|n| n > 1) => e.seq - 1,
+                    _ => 0,
+                }
+            };
+            local.restart(epoch, floor);
+            local.deliver(of_epoch(epoch, entries));
+            tracing::info!(stream = %shared.keys.stream, epoch = %epoch, "continuum: redis backplane joined the stream");
+            *pos = Some(Position {
+                epoch,
+                last_id: last.0,
+                last_seq: last.1,
+                last_number: last.2,
+            });
+        }
+        Some(p) if p.epoch == epoch => {}
+        Some(p) => {
+            tracing::warn!(stream = %shared.keys.stream, old = %p.epoch, new = %epoch, "continuum: the redis stream was lost; a new epoch began and subscribers get continuum.reset");
+            shared.metrics.resets.fetch_add(1, Ordering::Relaxed);
+            local.restart(epoch, 0);
+            *pos = Some(Position {
+                epoch,
+                last_id: "0-0".to_owned(),
+                last_seq: 0,
+                last_number: Some(0),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Entries up to `through` left the stream before this node read them.
+fn gap(shared: &Shared, local: &LocalLog, epoch: Epoch, through: u64) {
+    tracing::warn!(stream = %shared.keys.stream, "continuum: entries left the redis stream before this node read them (retention too short for the outage); subscribers get continuum.reset");
+    shared.metrics.resets.fetch_add(1, Ordering::Relaxed);
+    local.restart(epoch, through);
+}
+
+fn of_epoch(epoch: Epoch, entries: Vec<Entry>) -> Vec<(EventId, crate::backplane::Outgoing)> {
+    entries
+        .into_iter()
+        .filter(|e| e.epoch == Some(epoch))
+        .map(|e| (EventId::new(epoch, e.seq), e.event))
+        .collect()
+}
+
+/// Deliver what `XREAD` returned, in order, with a reset where an entry's
+/// number shows entries before it are missing. `true` when an entry of
+/// another epoch showed the stream was replaced (delivery stops before it).
+fn deliver(
+    shared: &Shared,
+    local: &LocalLog,
+    pos: &mut Option<Position>,
+    entries: Vec<Entry>,
+) -> bool {
+    let Some(p) = pos.as_mut() else {
+        return false;
+    };
+    let count = entries.len() as u64;
+    let mut run = Vec::with_capacity(entries.len());
+    let mut replaced = false;
+    for e in entries {
+        if e.epoch != Some(p.epoch) {
+            replaced = true;
+            break;
+        }
+        let continuous = match (p.last_number, e.number) {
+            (Some(last), Some(n)) => n == last + 1,
+            // An entry without a number, or no number to compare with
+            // (the first read after joining): nothing to prove a gap.
+            _ => true,
+        };
+        if !continuous {
+            local.deliver(std::mem::take(&mut run));
+            gap(shared, local, p.epoch, e.seq - 1);
+        }
+        p.last_id.clone_from(&e.stream_id);
+        p.last_seq = e.seq;
+        p.last_number = e.number;
+        run.push((EventId::new(p.epoch, e.seq), e.event));
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let m = &shared.metrics;
+    m.reader_lag_millis.store(
+        now_ms.saturating_sub(entry::millis_of(p.last_seq)),
+        Ordering::Relaxed,
+    );
+    m.entries_read.fetch_add(count, Ordering::Relaxed);
+    local.deliver(run);
+    replaced
+}

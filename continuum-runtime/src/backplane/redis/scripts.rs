@@ -1,0 +1,90 @@
+//! The Lua scripts that keep the stream, its epoch and idempotency keys
+//! consistent: each runs atomically in Redis, so a batch is stored whole and
+//! in order or not at all, and an idempotency key is checked and set in the
+//! same step as the `XADD`s.
+//!
+//! Keys: `KEYS[1]` the stream, `KEYS[2]` its epoch (a decimal number),
+//! `KEYS[3]` its entry counter, `KEYS[4]` (publish only, optional) the
+//! idempotency key. Every entry carries its number `n` from the counter
+//! (1, 2, 3, … within an epoch), so a reader that finds a number missing
+//! knows entries left the stream (trimmed) before it read them: Redis's own
+//! `max-deleted-entry-id` does not move when `MAXLEN` trims. For Redis Cluster,
+//! give the stream a hash tag (`{continuum}:events`): the other keys are
+//! derived from its name and land in the same slot.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Returns the stream's epoch, creating it (and the empty stream) when
+/// either is missing: the first node to start, or the first after the stream
+/// was lost, picks `ARGV[1]`; every other node gets the same answer.
+pub(crate) static ENSURE_EPOCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local epoch = redis.call('GET', KEYS[2])
+if epoch and redis.call('EXISTS', KEYS[1]) == 1 then
+  return epoch
+end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], 0)
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  -- An empty stream: publishers refuse to write to a missing one, so a lost
+  -- stream is never silently recreated by an XADD.
+  redis.call('XGROUP', 'CREATE', KEYS[1], 'continuum-epoch', '$', 'MKSTREAM')
+  redis.call('XGROUP', 'DESTROY', KEYS[1], 'continuum-epoch')
+end
+return ARGV[1]
+"#,
+    )
+});
+
+/// Publishes a batch: `ARGV[1]` the `MAXLEN ~` retention, `ARGV[2]` the
+/// idempotency window in ms, then per event its type, channel (`""` for a
+/// public event) and data. Replies `{"ok", "<epoch> <id> <id>…"}`,
+/// `{"replayed", "<epoch> <id>…"}` (the key was seen: nothing written), or
+/// `{"lost"}` (the stream or its epoch is missing: nothing written).
+pub(crate) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local epoch = redis.call('GET', KEYS[2])
+if not epoch or redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'lost'}
+end
+if KEYS[4] then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then
+    return {'replayed', seen}
+  end
+end
+local count = (#ARGV - 2) / 3
+local n = redis.call('INCRBY', KEYS[3], count) - count
+local ids = {epoch}
+for i = 3, #ARGV, 3 do
+  n = n + 1
+  if ARGV[i + 1] == '' then
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+      'e', epoch, 'n', n, 't', ARGV[i], 'd', ARGV[i + 2])
+  else
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+      'e', epoch, 'n', n, 't', ARGV[i], 'c', ARGV[i + 1], 'd', ARGV[i + 2])
+  end
+end
+local joined = table.concat(ids, ' ')
+if KEYS[4] then
+  redis.call('SET', KEYS[4], joined, 'PX', ARGV[2])
+end
+return {'ok', joined}
+"#,
+    )
+});
+
+/// Checks the stream without reading it: replies `{epoch (nil when
+/// missing), exists}`, so an idle reader notices a lost stream.
+pub(crate) static PROBE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+return {redis.call('GET', KEYS[2]) or false, redis.call('EXISTS', KEYS[1])}
+"#,
+    )
+});
