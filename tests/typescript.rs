@@ -46,6 +46,105 @@ fn generated_module_for_the_demo_is_committed_and_fresh() {
     }
 }
 
+mod generated {
+    use continuum_runtime::prelude::*;
+    use continuum_runtime::typescript::{module, sync_file, Mode, SyncError, Synced};
+    use continuum_runtime::Registry;
+
+    /// Nested in an event.
+    #[derive(Payload, Debug, Clone)]
+    pub struct Item {
+        pub name: String,
+        pub tags: Vec<String>,
+    }
+
+    /// A basket changed.
+    #[continuum_event("ts.basket.changed")]
+    pub struct BasketChanged {
+        /// What is in it.
+        pub items: Vec<Item>,
+        pub note: Option<String>,
+        #[serde(default)]
+        pub count: u32,
+    }
+
+    /// The cache was flushed.
+    #[continuum_event("ts.cache.flushed")]
+    pub struct CacheFlushed;
+
+    fn registry() -> Registry {
+        let mut r = Registry::new();
+        // Registered out of order: the module is sorted by event name.
+        r.register::<CacheFlushed>().unwrap();
+        r.register::<BasketChanged>().unwrap();
+        r
+    }
+
+    #[test]
+    fn module_maps_every_event_with_optional_fields_and_unit_events() {
+        let ts = module(&registry());
+        assert_eq!(ts, module(&registry()), "the same text every run");
+        assert!(
+            ts.contains("/**\n * A basket changed.\n */\nexport interface BasketChanged {"),
+            "{ts}"
+        );
+        assert!(ts.contains("  items: Item[];"), "{ts}");
+        assert!(ts.contains("  note?: string | null;"), "{ts}");
+        assert!(ts.contains("  count?: number;"), "{ts}");
+        assert!(
+            ts.contains("export interface Item {\n  name: string;\n  tags: string[];\n}"),
+            "{ts}"
+        );
+        let map = &ts[ts
+            .find("export interface ContinuumEventMap {")
+            .expect("the map")..];
+        let basket = map
+            .find("\"ts.basket.changed\": BasketChanged;")
+            .expect("basket in the map");
+        let flushed = map
+            .find("\"ts.cache.flushed\": null;")
+            .expect("a unit event maps to null");
+        assert!(basket < flushed, "sorted by name: {map}");
+    }
+
+    #[test]
+    fn sync_file_writes_only_changes_and_check_mode_refuses_a_stale_file() {
+        let dir = std::env::temp_dir().join(format!("continuum-ts-sync-{}", std::process::id()));
+        let path = dir.join("nested/continuum-events.ts");
+        let ts = module(&registry());
+        assert!(matches!(
+            sync_file(&path, &ts, Mode::Check),
+            Err(SyncError::Stale { .. })
+        ));
+        assert!(!path.exists(), "check mode never writes");
+        assert_eq!(sync_file(&path, &ts, Mode::Write).unwrap(), Synced::Written);
+        let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(
+            sync_file(&path, &ts, Mode::Write).unwrap(),
+            Synced::Unchanged
+        );
+        assert_eq!(
+            sync_file(&path, &ts, Mode::Check).unwrap(),
+            Synced::Unchanged
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            written,
+            "untouched"
+        );
+        std::fs::write(&path, "// edited by hand\n").unwrap();
+        let stale = sync_file(&path, &ts, Mode::Check).unwrap_err();
+        assert!(stale.to_string().contains("is stale"), "{stale}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "// edited by hand\n"
+        );
+        assert_eq!(sync_file(&path, &ts, Mode::Write).unwrap(), Synced::Written);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), ts);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 /// The client's `ResetReason` union is the server's: a new Rust variant fails
 /// to compile here (the match is exhaustive) until the TypeScript side has it.
 #[test]
