@@ -620,6 +620,12 @@ async fn react_hook_in_chromium_against_the_real_server() {
     .await;
     assert_eq!(demo.metrics().await.connections_total, 1);
 
+    // What the components show, before they go.
+    let png = browser.screenshot().await.expect("screenshot");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hook.png"), &png).unwrap();
+
     // Unmounting the last component closes the connection.
     browser
         .execute("window.continuumTest.unmount();", vec![])
@@ -630,10 +636,6 @@ async fn react_hook_in_chromium_against_the_real_server() {
     })
     .await;
 
-    let png = browser.screenshot().await.expect("screenshot");
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("hook.png"), &png).unwrap();
     browser.close().await.expect("close the browser");
     demo.stop().await;
     let _ = std::fs::remove_dir_all(&profile);
