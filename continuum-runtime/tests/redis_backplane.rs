@@ -554,3 +554,37 @@ async fn entries_trimmed_before_a_node_read_them_reset_its_subscribers() {
         "replays the kept entries, no reset"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emits_keep_call_order_whether_or_not_they_are_awaited() {
+    let Some(redis) = Redis::start("emit_order") else {
+        return;
+    };
+    let a = node(&redis).build().unwrap();
+    let b = node(&redis).build().unwrap();
+    ready(&a).await;
+    ready(&b).await;
+    let mut es = parse(b.subscribe_sse(SseOptions::new()));
+    assert_eq!(next(&mut es).await.event, "continuum.connected");
+    // Fire and forget: published all the same, in call order (several
+    // pipelines are in flight at once here).
+    for i in 0..500 {
+        let _ = a.emit(Note {
+            text: i.to_string(),
+        });
+    }
+    let last = a
+        .emit(Note {
+            text: "last".into(),
+        })
+        .await
+        .unwrap();
+    for i in 0..500 {
+        assert_eq!(data(&next(&mut es).await)["text"], i.to_string());
+    }
+    let e = next(&mut es).await;
+    assert_eq!(
+        (e.id.clone(), data(&e)["text"].clone()),
+        (last.to_string(), Value::from("last"))
+    );
+}

@@ -1,13 +1,17 @@
 //! The publisher task: takes publishes in call order and sends every waiting
-//! one in one pipeline (one round trip for many concurrent publishes), then
-//! answers each with its ids.
+//! one in one pipeline (one round trip for many concurrent publishes), with
+//! several pipelines in flight, then answers each publish with its ids.
 
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use redis::Value;
+use redis::{RedisResult, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{parse_ack, scripts, Shared, State};
@@ -15,6 +19,8 @@ use crate::backplane::{Ack, BackplaneError, IdempotencyKey, Outgoing};
 
 /// Publishes sent in one pipeline at most.
 const MAX_GROUP: usize = 256;
+/// Pipelines waiting for their replies at most.
+const MAX_IN_FLIGHT: usize = 16;
 /// How long publishes made before the first connection wait for it.
 const FIRST_CONNECT_WAIT: Duration = Duration::from_secs(5);
 
@@ -62,62 +68,119 @@ impl Request {
     }
 }
 
+/// A group of publishes sent as one pipeline, waiting for its replies.
+struct InFlight {
+    replies: Pin<Box<dyn Future<Output = RedisResult<Vec<Value>>> + Send>>,
+    requests: Vec<Request>,
+}
+
 /// Runs until the backplane (and so the request sender) is dropped.
+///
+/// Groups are handed to the connection in the order their publishes were
+/// made, and several may be in flight at once (the connection pipelines
+/// them): a publish waits for one round trip, not for the groups before it.
 pub(crate) async fn run(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiver<Request>) {
     // The connection, and the backplane generation it was made in.
     let mut conn: Option<(MultiplexedConnection, u64)> = None;
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while requests.recv_many(&mut group, MAX_GROUP).await > 0 {
-        if shared.state() == State::Connecting {
-            let mut changes = shared.state_changes();
-            let _ = tokio::time::timeout(
-                FIRST_CONNECT_WAIT,
-                changes.wait_for(|s| *s != State::Connecting),
-            )
-            .await;
+    let mut open = true;
+    loop {
+        let (waiting, room) = (!in_flight.is_empty(), in_flight.len() < MAX_IN_FLIGHT);
+        if !open && !waiting {
+            return;
         }
-        if shared.state() != State::Up {
-            fail(&shared, group.drain(..), || shared.unavailable());
-            continue;
-        }
-        let generation = shared.generation.load(Ordering::Acquire);
-        if conn.as_ref().is_some_and(|(_, g)| *g != generation) {
-            conn = None;
-        }
-        if conn.is_none() {
-            let connected = match shared.connect(false).await {
-                Ok(mut c) => scripts::PUBLISH
-                    .prepare_invoke()
-                    .load_async(&mut c)
-                    .await
-                    .map(|_| c),
-                Err(e) => Err(e),
-            };
-            match connected {
-                Ok(c) => conn = Some((c, generation)),
-                Err(e) => {
-                    // The reader decides up and down; this group fails.
-                    tracing::debug!(error = %e, "continuum: redis publisher could not connect");
-                    let err = e.to_string();
-                    fail(&shared, group.drain(..), || {
-                        BackplaneError::unavailable(format!("redis unreachable ({err})"), None)
-                    });
+        tokio::select! {
+            biased;
+            replies = poll_fn(|cx| match in_flight.front_mut() {
+                Some(f) => f.replies.as_mut().poll(cx),
+                None => Poll::Pending,
+            }), if waiting => {
+                let Some(done) = in_flight.pop_front() else { continue };
+                if !answer_group(&shared, done.requests, replies) {
+                    conn = None;
+                }
+            }
+            n = requests.recv_many(&mut group, MAX_GROUP), if open && room => {
+                if n == 0 {
+                    open = false;
                     continue;
+                }
+                let Some(c) = connection(&shared, &mut conn, &mut group).await else {
+                    continue;
+                };
+                let mut pipe = redis::pipe();
+                pipe.ignore_errors();
+                for r in &group {
+                    pipe.add_command(r.invocation(&shared));
+                }
+                let mut replies: Pin<Box<dyn Future<Output = RedisResult<Vec<Value>>> + Send>> =
+                    Box::pin(async move { pipe.query_async(&mut c.clone()).await });
+                // The first poll hands the pipeline to the connection: groups
+                // go out in call order even while earlier ones are in flight.
+                match poll_fn(|cx| Poll::Ready(replies.as_mut().poll(cx))).await {
+                    Poll::Ready(result) => {
+                        if !answer_group(&shared, std::mem::take(&mut group), result) {
+                            conn = None;
+                        }
+                    }
+                    Poll::Pending => in_flight.push_back(InFlight {
+                        replies,
+                        requests: std::mem::take(&mut group),
+                    }),
                 }
             }
         }
-        let Some((c, _)) = conn.as_mut() else {
-            continue;
+    }
+}
+
+/// The publisher's connection, (re)made when missing or from before an
+/// outage; `None` (with `group` failed) when there is none to be had.
+async fn connection(
+    shared: &Shared,
+    conn: &mut Option<(MultiplexedConnection, u64)>,
+    group: &mut Vec<Request>,
+) -> Option<MultiplexedConnection> {
+    if shared.state() == State::Connecting {
+        let mut changes = shared.state_changes();
+        let _ = tokio::time::timeout(
+            FIRST_CONNECT_WAIT,
+            changes.wait_for(|s| *s != State::Connecting),
+        )
+        .await;
+    }
+    if shared.state() != State::Up {
+        fail(shared, group.drain(..), || shared.unavailable());
+        return None;
+    }
+    let generation = shared.generation.load(Ordering::Acquire);
+    if conn.as_ref().is_some_and(|(_, g)| *g != generation) {
+        *conn = None;
+    }
+    if conn.is_none() {
+        let connected = match shared.connect(false).await {
+            // Loaded once per connection: EVALSHA then never misses.
+            Ok(mut c) => scripts::PUBLISH
+                .prepare_invoke()
+                .load_async(&mut c)
+                .await
+                .map(|_| c),
+            Err(e) => Err(e),
         };
-        if let Err(e) = send_group(&shared, c, &mut group).await {
-            tracing::debug!(error = %e, "continuum: redis publish failed; reconnecting");
-            conn = None;
-            let err = e.to_string();
-            fail(&shared, group.drain(..), || {
-                BackplaneError::unavailable(format!("redis did not answer ({err})"), None)
-            });
+        match connected {
+            Ok(c) => *conn = Some((c, generation)),
+            Err(e) => {
+                // The reader decides up and down; this group fails.
+                tracing::debug!(error = %e, "continuum: redis publisher could not connect");
+                let err = e.to_string();
+                fail(shared, group.drain(..), || {
+                    BackplaneError::unavailable(format!("redis unreachable ({err})"), None)
+                });
+                return None;
+            }
         }
     }
+    conn.as_ref().map(|(c, _)| c.clone())
 }
 
 fn fail(
@@ -131,55 +194,46 @@ fn fail(
     }
 }
 
-/// Send `group` as one pipeline and answer each request. A request whose
-/// script was not loaded (Redis restarted) is sent again once loaded. Err
-/// (requests left in `group`) when the connection failed: then nothing is
-/// known about the group, but each script is atomic and idempotent keys
-/// make a retry safe.
-async fn send_group(
-    shared: &Shared,
-    conn: &mut MultiplexedConnection,
-    group: &mut Vec<Request>,
-) -> redis::RedisResult<()> {
-    for attempt in 0..2 {
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        for r in group.iter() {
-            pipe.add_command(r.invocation(shared));
+/// Answer each request of a group from its reply. `false` when the
+/// connection should be replaced: it failed (then nothing is known of the
+/// group, but each script is atomic and idempotency keys make a retry safe),
+/// or Redis lost the script (it restarted under this connection).
+fn answer_group(shared: &Shared, requests: Vec<Request>, replies: RedisResult<Vec<Value>>) -> bool {
+    let replies = match replies {
+        Ok(replies) => replies,
+        Err(e) => {
+            tracing::debug!(error = %e, "continuum: redis publish failed; reconnecting");
+            let err = e.to_string();
+            fail(shared, requests.into_iter(), || {
+                BackplaneError::unavailable(format!("redis did not answer ({err})"), None)
+            });
+            return false;
         }
-        let replies: Vec<Value> = pipe.query_async(conn).await?;
-        let mut retry = Vec::new();
-        for (request, reply) in group.drain(..).zip(replies) {
-            match reply {
-                Value::ServerError(e) if e.code() == "NOSCRIPT" && attempt == 0 => {
-                    retry.push(request)
-                }
-                reply => {
-                    let result = answer(shared, reply);
-                    let m = &shared.metrics;
-                    if result.is_ok() {
-                        let micros = request.queued.elapsed().as_micros();
-                        m.publish_micros
-                            .fetch_add(micros.min(u64::MAX as u128) as u64, Ordering::Relaxed);
-                        m.publishes.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        m.failures.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let _ = request.reply.send(result);
-                }
+    };
+    let mut healthy = true;
+    for (request, reply) in requests.into_iter().zip(replies) {
+        let result = match reply {
+            Value::ServerError(e) if e.code() == "NOSCRIPT" => {
+                healthy = false;
+                Err(BackplaneError::unavailable(
+                    "redis restarted and lost the publish script",
+                    None,
+                ))
             }
+            reply => answer(shared, reply),
+        };
+        let m = &shared.metrics;
+        if result.is_ok() {
+            let micros = request.queued.elapsed().as_micros();
+            m.publish_micros
+                .fetch_add(micros.min(u64::MAX as u128) as u64, Ordering::Relaxed);
+            m.publishes.fetch_add(1, Ordering::Relaxed);
+        } else {
+            m.failures.fetch_add(1, Ordering::Relaxed);
         }
-        if retry.is_empty() {
-            break;
-        }
-        *group = retry;
-        scripts::PUBLISH.prepare_invoke().load_async(conn).await?;
+        let _ = request.reply.send(result);
     }
-    // Still NOSCRIPT after loading: answer rather than leave them waiting.
-    fail(shared, group.drain(..), || {
-        BackplaneError::new("redis refused the publish script", None)
-    });
-    Ok(())
+    healthy
 }
 
 fn answer(shared: &Shared, reply: Value) -> Result<Ack, BackplaneError> {
