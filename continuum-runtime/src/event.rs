@@ -203,7 +203,7 @@ use crate::validate::{Checker, ValidationErrors};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of an event payload",
     label = "`{Self}` does not implement `Payload`",
-    note = "add `#[derive(continuum_runtime::Payload)]` to `{Self}` (structs with named fields and enums; it also derives serde's traits, so remove `Serialize`/`Deserialize` from its derives), or use a supported type: String, bool, integers, floats, Option, Box, Arc, Vec, arrays, sets, HashMap<String, _>, BTreeMap<String, _>, IpAddr, serde_json::Value"
+    note = "add `#[derive(continuum_runtime::Payload)]` to `{Self}` (structs with named fields and enums; it also derives serde's traits, so remove `Serialize`/`Deserialize` from its derives), or use a supported type: String, bool, integers, floats, Option, Box, Arc, Vec, arrays, sets, HashMap<String, _>, BTreeMap<String, _>, IpAddr, serde_json::Value; for `uuid::Uuid`, `chrono`/`time` timestamps and `url::Url`, enable the `continuum-runtime` feature of the same name"
 )]
 pub trait Payload: Serialize + DeserializeOwned {
     /// Check every constraint of `self` and of its nested values, recording
