@@ -288,7 +288,13 @@ impl Server {
         }
         let span = tracing::debug_span!("continuum.connection", %peer);
         let io = StallTimeout::new(stream, self.write_stall_timeout);
-        let conn = h1::connection(shared.clone(), io, graceful.watcher(), stopped.clone());
+        let conn = h1::connection(
+            shared.clone(),
+            io,
+            peer,
+            graceful.watcher(),
+            stopped.clone(),
+        );
         connections.spawn(
             async move {
                 tracing::debug!("continuum: connection opened");

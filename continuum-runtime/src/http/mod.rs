@@ -58,6 +58,7 @@
 //! headers. Any other path is `404 not_found`.
 
 mod body;
+mod client_addr;
 mod cors;
 mod envelope;
 mod error;
@@ -81,6 +82,7 @@ use http_body::Body;
 
 pub(crate) use self::body::BodyParts;
 pub use self::body::ResponseBody;
+pub use self::client_addr::ClientAddr;
 use self::cors::Cors;
 use self::error::ApiError;
 pub use self::ingest::{
@@ -331,6 +333,21 @@ impl HubService {
         );
         res
     }
+}
+
+/// `400` for a request head the standalone server's HTTP/1.1 reader cannot
+/// use (`error` names why), with `connection: close`.
+pub(crate) fn bad_head_response(code: &'static str, message: String) -> Response<ResponseBody> {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
+        .close()
+        .into_response()
+}
+
+/// `408` for a `POST` body the standalone server's HTTP/1.1 reader did not
+/// receive in time, counted like the service's own.
+pub(crate) fn body_timeout_response(hub: &Hub) -> Response<ResponseBody> {
+    hub.record_ingest_reject(crate::metrics::IngestReject::BodyTimeout);
+    ingest::body_timeout(hub.config().body_read_timeout()).into_response()
 }
 
 impl<B> tower_service::Service<Request<B>> for HubService
