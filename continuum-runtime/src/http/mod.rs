@@ -26,6 +26,12 @@
 //! or `prefix.*`, comma-separated; a bad item is `400 invalid_types`), the
 //! `Last-Event-ID` header or, when absent, the `lastEventId` query, and runs
 //! the hub's authorization hook (a rejection is its `401`/`403` with a JSON body).
+//! Before anything else it applies the subscriber caps: `429`
+//! `too_many_subscribers` when the client address (see [`ClientAddr`]) holds
+//! [`max_subscribers_per_ip`](crate::HubBuilder::max_subscribers_per_ip)
+//! streams, `503` `server_full` at
+//! [`max_subscribers`](crate::HubBuilder::max_subscribers), both with
+//! `retry-after`, decided before any stream state is allocated.
 //!
 //! `POST {path}` takes `{"type": "…", "data": …, "channel": "…"}` (`data` may
 //! be omitted for unit events; `channel`, optional, makes the event reach only
@@ -38,7 +44,8 @@
 //! |---|---|---|
 //! | `400` | `malformed_json` | the body is not JSON (or not UTF-8); with `line` and `column` |
 //! | `400` | `invalid_idempotency_key` | `Idempotency-Key` empty, over 255 bytes or not visible ASCII |
-//! | `401` | `unauthorized` | a token is configured and `x-continuum-event-key` is missing or wrong |
+//! | `401` | `unauthorized` | a token is configured and `x-continuum-event-key` is missing or matches none of the tokens |
+//! | `408` | `body_timeout` | the body did not arrive within [`body_read_timeout`](crate::HubBuilder::body_read_timeout); with `connection: close` |
 //! | `413` | `payload_too_large` | over the body limit: from `content-length` before reading, else while reading; with `limit` |
 //! | `415` | `unsupported_media_type` | `content-type` is not `application/json` |
 //! | `422` | `unknown_type` / `reserved_type` / `invalid_event` | with `issues: [{path, code, message}]`, every issue of every envelope (paths `data.progress`, or `[2].data.progress` in an array); `continuum.*` types are the server's own |
