@@ -40,6 +40,8 @@ use crate::http::HubService;
 
 mod h1;
 
+pub(crate) use h1::{fuzz_parse_head, fuzz_unfinished_is_answered};
+
 /// Where a standalone server listens when `CONTINUUM_ADDR` is unset.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 

@@ -347,6 +347,29 @@ fn unfinished(buf: &[u8], why: String) -> Head {
     }
 }
 
+/// [`parse`] for the fuzz targets (`crate::__fuzz`).
+pub(crate) fn fuzz_parse_head(buf: &[u8], body_limit: usize) -> crate::__fuzz::Head {
+    use crate::__fuzz::Head as F;
+    match parse(buf, body_limit) {
+        Parse::Partial => F::Partial,
+        Parse::Other => F::Hyper,
+        Parse::Malformed(_) => F::Malformed,
+        Parse::Request(p) => F::Request {
+            method: p.request.method().to_string(),
+            uri: p.request.uri().to_string(),
+            len: p.len,
+            body_len: p.body_len,
+            close: p.close,
+            headers: p.request.headers().len(),
+        },
+    }
+}
+
+/// [`unfinished`] for the fuzz targets.
+pub(crate) fn fuzz_unfinished_is_answered(buf: &[u8]) -> bool {
+    matches!(unfinished(buf, String::new()), Head::Malformed(..))
+}
+
 enum Parse {
     Partial,
     Other,
