@@ -2,7 +2,12 @@
 //!
 //! ```sh
 //! cargo run --example ai_progress        # then open http://127.0.0.1:3000
+//! cargo run --example ai_progress -- --typescript > web/continuum-events.ts
 //! ```
+//!
+//! `--typescript` prints the TypeScript module for every event in the binary
+//! (`ContinuumEventMap` and one interface per payload, for
+//! `@continuum/client`) and exits.
 //!
 //! Environment: `CONTINUUM_ADDR` (default `127.0.0.1:3000`),
 //! `CONTINUUM_EVENT_INGEST_TOKEN` (unset: ingest is open),
@@ -16,6 +21,12 @@ use continuum_runtime::HubBuilder;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().skip(1).any(|a| a == "--typescript") {
+        // Every event linked into this binary, as a user generates it from theirs.
+        let hub = continuum_runtime::Hub::builder().build()?;
+        print!("{}", continuum_runtime::typescript::module(hub.registry()));
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
@@ -35,6 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("Continuum demo: open http://{local}/");
     println!("  events stream: GET  http://{local}/api/events");
+    println!("  event schemas: GET  http://{local}/api/events/schema");
     if token_required {
         println!("  ingest:        POST http://{local}/api/events  (token required in x-continuum-event-key)");
     } else {

@@ -39,19 +39,40 @@ pub struct AiTaskProgress {
     pub progress: u8,
 }
 
-/// The demo page, with `CONFIG` filled in for this hub; `node` names the
-/// server that serves it (shown on the page, for several nodes over Redis).
+/// The demo page, with `CONFIG` filled in for this hub and the page's
+/// script inlined: `clients/typescript/demo/page.ts`, which uses
+/// `@continuum/client`, bundled by `npm run bundle:demo` into
+/// `src/demo/page.js` (committed; a test fails when it is stale). `node`
+/// names the server that serves it (shown on the page, for several nodes
+/// over Redis).
 pub fn page(hub: &Hub, node: &str) -> String {
     let config = serde_json::json!({
         "path": hub.config().path(),
         "tokenRequired": hub.config().ingest_token().is_some(),
         "node": node,
     });
-    include_str!("demo/index.html").replacen(
-        r#"/*CONTINUUM_CONFIG*/{ "path": "/api/events", "tokenRequired": false }"#,
-        &config.to_string(),
-        1,
-    )
+    // `</script` cannot appear in the bundle (esbuild escapes it in strings).
+    include_str!("demo/index.html")
+        .replacen(
+            r#"/*CONTINUUM_CONFIG*/{ "path": "/api/events", "tokenRequired": false }"#,
+            &config.to_string(),
+            1,
+        )
+        .replacen("/*CONTINUUM_PAGE_SCRIPT*/", PAGE_SCRIPT, 1)
+}
+
+/// The bundled page script (see [`page`]).
+pub const PAGE_SCRIPT: &str = include_str!("demo/page.js");
+
+/// The demo's events as a TypeScript module (what
+/// `cargo run --example ai_progress -- --typescript` prints), committed at
+/// `clients/typescript/demo/continuum-events.ts`.
+pub fn typescript() -> String {
+    let mut registry = continuum_runtime::Registry::new();
+    registry
+        .register::<AiTaskProgress>()
+        .expect("one type per event name");
+    continuum_runtime::typescript::module(&registry)
 }
 
 /// Run simulated tasks forever: `tasks` at a time, each going
@@ -174,7 +195,10 @@ impl DemoServer {
     ) -> Result<DemoServer, BuildError> {
         let hub = builder.register::<AiTaskProgress>().build()?;
         let node = node_name(&listener, &hub);
-        let service = hub.service().with_page("/", page(&hub, &node));
+        let service = hub
+            .service()
+            .with_schema_route()
+            .with_page("/", page(&hub, &node));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(continuum_runtime::serve_with_shutdown(
             listener,

@@ -12,103 +12,17 @@
 //! Outside CI a missing browser skips the test with a loud message; under
 //! `CI=true` it fails.
 
+mod support;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use continuum::demo::{DemoOptions, DemoServer};
 use continuum_runtime::Hub;
-use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn find(program: &str, candidates: &[&str]) -> Option<PathBuf> {
-    let from_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    });
-    from_path.or_else(|| candidates.iter().map(PathBuf::from).find(|p| p.is_file()))
-}
-
-/// Kills chromedriver (and with it the browser) when the test ends, pass or fail.
-struct Driver(Child);
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    l.local_addr().unwrap().port()
-}
-
-async fn start_driver(chromedriver: &Path) -> (Driver, u16) {
-    let port = free_port().await;
-    let child = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Driver(child);
-    // chromedriver prints nothing we can wait on reliably; wait until it accepts.
-    let deadline = Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not listen on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (driver, port)
-}
-
-async fn open_browser(chromium: &Path, driver_port: u16, profile: &Path) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1100,900",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("open a chromium session through chromedriver")
-}
-
-/// Run `script` in the page until it returns `expected`, or fail with what it last returned.
-async fn wait_for(browser: &Client, what: &str, script: &str, expected: Value) {
-    let deadline = Instant::now() + WAIT;
-    let mut last = Value::Null;
-    while Instant::now() < deadline {
-        last = browser
-            .execute(script, vec![])
-            .await
-            .expect("run script in page");
-        if last == expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}: expected {expected}, last saw {last}");
-}
+use support::{ci, find, open_browser, start_driver, wait_for};
 
 async fn post(addr: SocketAddr, body: Value) -> reqwest::StatusCode {
     reqwest::Client::new()
@@ -134,14 +48,13 @@ fn task_state(task: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_page_shows_live_events_and_survives_a_restart() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let chromium = find(
         "chromium",
         &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
     );
     let chromedriver = find("chromedriver", &["/usr/bin/chromedriver"]);
     let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
-        assert!(!ci, "CI=true but chromium/chromedriver are missing: install them with `apt-get install chromium chromium-driver`");
+        assert!(!ci(), "CI=true but chromium/chromedriver are missing: install them with `apt-get install chromium chromium-driver`");
         eprintln!(
             "\n!!!!!!!! SKIPPED the real-browser test: chromium and/or chromedriver not found."
         );

@@ -569,9 +569,9 @@ async fn emits_keep_call_order_whether_or_not_they_are_awaited() {
     // Fire and forget: published all the same, in call order (several
     // pipelines are in flight at once here).
     for i in 0..500 {
-        let _ = a.emit(Note {
+        drop(a.emit(Note {
             text: i.to_string(),
-        });
+        }));
     }
     let last = a
         .emit(Note {

@@ -114,6 +114,8 @@ pub struct HubService {
     shared: Arc<Shared>,
     any_path: bool,
     metrics_route: bool,
+    /// The `GET {path}/schema` body, when [`HubService::with_schema_route`] turned it on.
+    schema: Option<Bytes>,
     /// Static pages served on `GET` beside the events path (see [`HubService::with_page`]).
     pages: Arc<[(String, Bytes)]>,
 }
@@ -123,6 +125,7 @@ pub(crate) struct Shared {
     pub(crate) cors: Cors,
     pub(crate) shutdown: Shutdown,
     metrics_path: String,
+    schema_path: String,
 }
 
 impl fmt::Debug for HubService {
@@ -131,6 +134,7 @@ impl fmt::Debug for HubService {
             .field("path", &self.path())
             .field("any_path", &self.any_path)
             .field("metrics_route", &self.metrics_route)
+            .field("schema_route", &self.schema.is_some())
             .field(
                 "pages",
                 &self
@@ -177,6 +181,7 @@ impl HubService {
         let shared = Shared {
             cors: Cors::new(config.allowed_origins()),
             metrics_path: format!("{}/metrics", config.path().trim_end_matches('/')),
+            schema_path: format!("{}/schema", config.path().trim_end_matches('/')),
             shutdown: Shutdown::new(hub.clone()),
             hub,
         };
@@ -184,6 +189,7 @@ impl HubService {
             shared: Arc::new(shared),
             any_path: false,
             metrics_route: false,
+            schema: None,
             pages: Arc::from([]),
         }
     }
@@ -218,6 +224,38 @@ impl HubService {
     /// are the only callers, or mount [`Hub::metrics`] behind your own auth).
     pub fn with_metrics_route(mut self) -> Self {
         self.metrics_route = true;
+        self
+    }
+
+    /// Also answer `GET {path}/schema` with the JSON Schema of every
+    /// registered event, so tools and other languages discover what the
+    /// server accepts: `{"events": {"<type>": <JSON Schema>, …}}` (see
+    /// [`json_schema`](crate::json_schema::json_schema); constraints included,
+    /// docs as `description`). Unauthenticated, like the event types it lists.
+    ///
+    /// ```
+    /// use continuum_runtime::prelude::*;
+    ///
+    /// #[continuum_event("docs.schema.route")]
+    /// pub struct Ping { pub n: u32 }
+    ///
+    /// let hub = Hub::builder().register::<Ping>().build().unwrap();
+    /// let service = hub.service().with_schema_route();   // GET /api/events/schema
+    /// # let _ = service;
+    /// ```
+    pub fn with_schema_route(mut self) -> Self {
+        let events: serde_json::Map<String, serde_json::Value> = {
+            let mut regs: Vec<_> = self.shared.hub.registry().iter().collect();
+            regs.sort_by_key(|r| r.type_name);
+            regs.into_iter()
+                .map(|r| {
+                    let schema = crate::json_schema::json_schema((r.schema)());
+                    (r.type_name.to_owned(), schema)
+                })
+                .collect()
+        };
+        let body = serde_json::json!({ "events": events });
+        self.schema = Some(Bytes::from(body.to_string()));
         self
     }
 
@@ -284,6 +322,13 @@ impl HubService {
         let path = req.uri().path();
         if self.metrics_route && !self.any_path && path == shared.metrics_path {
             return ResponseFuture::ready(self.metrics(req.method()));
+        }
+        if let Some(schema) = self.schema.as_ref().filter(|_| !self.any_path) {
+            if path == shared.schema_path {
+                let mut res = schema_response(req.method(), schema);
+                shared.cors.apply(req.headers(), res.headers_mut());
+                return ResponseFuture::ready(res);
+            }
         }
         if !self.any_path && path != self.path() {
             if let Some(res) = self.page(req.method(), path) {
@@ -391,6 +436,24 @@ pub(crate) fn bad_head_response(code: &'static str, message: String) -> Response
 pub(crate) fn body_timeout_response(hub: &Hub) -> Response<ResponseBody> {
     hub.record_ingest_reject(crate::metrics::IngestReject::BodyTimeout);
     ingest::body_timeout(hub.config().body_read_timeout()).into_response()
+}
+
+fn schema_response(method: &Method, schema: &Bytes) -> Response<ResponseBody> {
+    if method != Method::GET && method != Method::HEAD {
+        let mut res = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "the schema route answers GET",
+        )
+        .into_response();
+        res.headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return res;
+    }
+    let mut res = Response::new(ResponseBody::full(schema.clone()));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
 }
 
 impl<B> tower_service::Service<Request<B>> for HubService

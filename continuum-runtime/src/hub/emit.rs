@@ -20,7 +20,7 @@
 //!   never yields, and no allocation or task is involved.
 //!
 //! It is `#[must_use]`: an event whose acknowledgement nobody reads may have
-//! failed silently. Write `let _ = hub.emit(e);` to mean "fire and forget".
+//! failed silently. Write `drop(hub.emit(e));` to mean "fire and forget".
 
 use std::fmt;
 use std::future::Future;
@@ -40,7 +40,7 @@ use crate::backplane::{Ack, BackplaneError, Publishing};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let hub = Hub::builder().build()?;
 /// let id = Ping { n: 1 }.emit(&hub).await?;          // the id, once the backplane has it
-/// let _ = Ping { n: 2 }.emit(&hub);                  // fire and forget: still published
+/// drop(Ping { n: 2 }.emit(&hub));                   // fire and forget: still published
 /// assert!(Ping { n: 3 }.emit(&hub).await? > id);
 /// # Ok(()) }
 /// ```

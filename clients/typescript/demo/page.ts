@@ -1,0 +1,101 @@
+// The demo page's script (`cargo run --example ai_progress`): what a newcomer
+// writes with @continuum/client. Types come from `continuum-events.ts`, which
+// `cargo run --example ai_progress -- --typescript` generates from the Rust
+// declaration in src/demo.rs. Bundled into src/demo/page.js by
+// `npm run bundle:demo`; the server inlines it into the page.
+
+import { subscribe, type Status } from "../src/index.js";
+import type { AiTaskProgress, ContinuumEventMap } from "./continuum-events.js";
+
+declare global {
+  interface Window {
+    CONTINUUM_CONFIG: { path: string; tokenRequired: boolean; node?: string };
+  }
+}
+
+const config = window.CONTINUUM_CONFIG;
+const statusEl = document.getElementById("status")!;
+const tasksEl = document.getElementById("tasks")!;
+const logEl = document.getElementById("log")!;
+const rows = new Map<string, HTMLElement>();
+
+type Shown = "connecting" | "connected" | "reconnecting" | "reset" | "closed";
+
+function setStatus(state: Shown, text: string = state): void {
+  statusEl.dataset.state = state;
+  statusEl.textContent = text;
+}
+
+function log(kind: string, id: string, data: string): void {
+  const line = `${new Date().toISOString().slice(11, 23)}  ${kind}${id ? "  #" + id : ""}  ${data}\n`;
+  logEl.textContent = (line + logEl.textContent).slice(0, 20000);
+}
+
+function renderTask(task: AiTaskProgress): void {
+  let row = rows.get(task.taskId);
+  if (!row) {
+    document.getElementById("empty")?.remove();
+    row = document.createElement("div");
+    row.className = "task";
+    row.dataset.taskId = task.taskId;
+    row.innerHTML =
+      '<span class="id"></span><span class="stage"></span><progress max="100" value="0"></progress><span class="pct"></span>';
+    row.querySelector(".id")!.textContent = task.taskId;
+    tasksEl.appendChild(row);
+    rows.set(task.taskId, row);
+  }
+  row.dataset.stage = task.stage;
+  row.dataset.progress = String(task.progress);
+  row.dataset.done = String(task.stage === "done");
+  row.querySelector(".stage")!.textContent = task.stage;
+  row.querySelector("progress")!.value = task.progress;
+  row.querySelector(".pct")!.textContent = `${task.progress}%`;
+  // Keep the list short: past a dozen rows, drop the oldest finished task.
+  if (rows.size > 12) {
+    for (const [id, old] of rows) {
+      if (old.dataset.stage === "done" || old.dataset.stage === "failed") {
+        old.remove();
+        rows.delete(id);
+        break;
+      }
+    }
+  }
+}
+
+// One typed subscription: reconnects by itself and resumes from the last id;
+// when the server cannot vouch for what was missed, it says reset.
+const events = subscribe<ContinuumEventMap>({ url: config.path, types: ["ai.task.*"] });
+
+events.on("ai.task.progress", (event) => {
+  renderTask(event.data);
+  log(event.type, event.id, JSON.stringify(event.data));
+});
+
+events.onStatus((status: Status) => {
+  if (status === "open") setStatus("connected");
+  else setStatus(status);
+});
+
+events.onConnected((connected) => log("continuum.connected", "", JSON.stringify(connected)));
+
+events.onReset((reason) => {
+  // A real app refetches its state here; this page's state is just what arrives next.
+  setStatus("reset", `connected · reset (${reason}): state resynced`);
+  log("continuum.reset", events.lastEventId ?? "", reason);
+});
+
+// Which node served this page: with several nodes over Redis, an event sent
+// to one shows up on every node's page.
+document.getElementById("node")!.textContent = config.node ? `served by ${config.node}` : "";
+
+const origin = window.location.origin;
+const key = config.tokenRequired ? "  -H 'x-continuum-event-key: $CONTINUUM_EVENT_INGEST_TOKEN' \\\n" : "";
+document.getElementById("curl")!.textContent =
+  `curl -i -X POST ${origin}${config.path} \\\n  -H 'content-type: application/json' \\\n${key}` +
+  `  -d '{"type":"ai.task.progress","data":{"taskId":"from-curl","stage":"generating","progress":42}}'`;
+document.getElementById("token-mode")!.textContent = config.tokenRequired
+  ? "Ingest requires the token in x-continuum-event-key (CONTINUUM_EVENT_INGEST_TOKEN)."
+  : "Ingest is open: no CONTINUUM_EVENT_INGEST_TOKEN is set (fine for local development only).";
+
+// For tests and the curious: the live subscription.
+(window as unknown as { continuum: typeof events }).continuum = events;
