@@ -25,7 +25,7 @@ fn hub() -> &'static Hub {
                 stage: continuum_fuzz::Stage::Queued,
                 progress: n,
             };
-            hub.emit(e).now().expect("emit");
+            hub.emit(e).now().expect("in-memory: at once").expect("emit");
         }
         hub
     })

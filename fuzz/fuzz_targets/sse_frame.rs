@@ -8,7 +8,8 @@
 use continuum_fuzz::parse_stream;
 use continuum_runtime::id::{Epoch, EventId};
 use continuum_runtime::sse::{self, FrameBuilder};
-use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
 struct Input {

@@ -413,6 +413,13 @@ fn parse(buf: &[u8], body_limit: usize) -> Parse {
     let Some(Ok(uri)) = req.path.map(Uri::try_from) else {
         return Parse::Other;
     };
+    // A GET or POST names a path (`/api/events`) or, from a proxy, an
+    // absolute URL; `Uri` also takes an authority (`example.com:80`, for
+    // CONNECT) or any bare word, which would be routed as if it were `/`.
+    // (Found by fuzzing: `GET s=ai.task.*&x=1 HTTP/1.1`.)
+    if !(req.path.is_some_and(|p| p.starts_with('/')) || uri.scheme().is_some()) {
+        return Parse::Malformed(httparse::Error::Token);
+    }
     let mut request = Request::new(Full::default());
     *request.method_mut() = method.clone();
     *request.uri_mut() = uri;
@@ -712,6 +719,14 @@ mod tests {
     }
 
     #[test]
+    fn an_absolute_url_from_a_proxy_is_answered_here() {
+        let p = get(
+            "GET http://example.com/api/events?types=a.* HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        );
+        assert_eq!(p.request.uri().path(), "/api/events");
+    }
+
+    #[test]
     fn bodiless_http11_get_is_answered_here() {
         let p =
             get("GET /api/events?types=a.* HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\nrest");
@@ -764,6 +779,10 @@ mod tests {
             "GET /a b HTTP/1.1\r\n\r\n",
             "GET / HTTP/9.1\r\n\r\n",
             "hello\r\n\r\n",
+            // Fuzz finding (h1_head): a request target that is not a path.
+            "GET s=ai.task.*&last0ventId=abc HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET example.com:80 HTTP/1.1\r\n\r\n",
+            "POST * HTTP/1.1\r\ncontent-length: 0\r\n\r\n",
         ] {
             assert!(
                 matches!(parse(head.as_bytes(), 1024), Parse::Malformed(_)),
