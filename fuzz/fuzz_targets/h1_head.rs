@@ -12,10 +12,20 @@ fuzz_target!(|data: &[u8]| {
     let _ = unfinished_head_is_answered(data);
     match parse_head(data, BODY_LIMIT) {
         Head::Partial | Head::Hyper | Head::Malformed => {}
-        Head::Request { method, uri, len, body_len, close: _, headers } => {
+        Head::Request {
+            method,
+            uri,
+            len,
+            body_len,
+            close: _,
+            headers,
+        } => {
             assert!(len <= data.len());
             assert!(method == "GET" || method == "POST", "{method}");
-            assert!(uri.starts_with('/') || uri.contains("://") || uri == "*", "{uri}");
+            assert!(
+                uri.starts_with('/') || uri.contains("://") || uri == "*",
+                "{uri}"
+            );
             if method == "GET" {
                 assert_eq!(body_len, 0, "a GET with a body is hyper's");
             }
@@ -39,7 +49,10 @@ fuzz_target!(|data: &[u8]| {
                         .map(|v| std::str::from_utf8(v).unwrap().parse::<usize>().unwrap())
                         .unwrap_or(0);
                     assert_eq!(parsed, body_len);
-                    assert!(!req.headers.iter().any(|h| h.name.eq_ignore_ascii_case("transfer-encoding")));
+                    assert!(!req
+                        .headers
+                        .iter()
+                        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding")));
                 }
                 other => panic!("answered here, but httparse says {other:?}"),
             }

@@ -45,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
                 let issues = body["issues"].as_array().expect("issues");
                 assert!(!issues.is_empty());
                 for i in issues {
-                    assert!(i["path"].is_string() && i["code"].is_string() && i["message"].is_string(), "{i}");
+                    assert!(
+                        i["path"].is_string() && i["code"].is_string() && i["message"].is_string(),
+                        "{i}"
+                    );
                 }
             }
         }

@@ -25,7 +25,10 @@ fn hub() -> &'static Hub {
                 stage: continuum_fuzz::Stage::Queued,
                 progress: n,
             };
-            hub.emit(e).now().expect("in-memory: at once").expect("emit");
+            hub.emit(e)
+                .now()
+                .expect("in-memory: at once")
+                .expect("emit");
         }
         hub
     })
@@ -54,9 +57,13 @@ fuzz_target!(|data: &[u8]| {
     for f in &frames[1..] {
         match f.event.as_deref() {
             Some("continuum.reset") => {
-                let v: serde_json::Value = serde_json::from_str(f.data.as_deref().unwrap()).unwrap();
+                let v: serde_json::Value =
+                    serde_json::from_str(f.data.as_deref().unwrap()).unwrap();
                 let reason = v["reason"].as_str().unwrap();
-                assert!(["evicted", "foreign_epoch", "unknown_id"].contains(&reason), "{reason}");
+                assert!(
+                    ["evicted", "foreign_epoch", "unknown_id"].contains(&reason),
+                    "{reason}"
+                );
             }
             Some("fuzz.task.progress") => {
                 assert!(EventId::parse(f.id.as_deref().unwrap()).is_some());

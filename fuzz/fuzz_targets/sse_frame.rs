@@ -5,10 +5,10 @@
 //! break as `\n`, and an event frame's data is the envelope JSON exactly.
 #![no_main]
 
+use arbitrary::Arbitrary;
 use continuum_fuzz::parse_stream;
 use continuum_runtime::id::{Epoch, EventId};
 use continuum_runtime::sse::{self, FrameBuilder};
-use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
@@ -25,7 +25,9 @@ struct Input {
 }
 
 fn single_line(s: &str) -> String {
-    s.chars().filter(|&c| c != '\r' && c != '\n' && c != '\0').collect()
+    s.chars()
+        .filter(|&c| c != '\r' && c != '\n' && c != '\0')
+        .collect()
 }
 
 fn lines(s: &str) -> String {
@@ -61,7 +63,9 @@ fuzz_target!(|input: Input| {
     // data JSON (a `RawValue` may hold line breaks).
     let id = EventId::new(Epoch::new(input.epoch), input.seq);
     let data_json = match &input.raw {
-        Some(raw) if serde_json::from_str::<serde_json::Value>(raw).is_ok() => raw.clone().into_bytes(),
+        Some(raw) if serde_json::from_str::<serde_json::Value>(raw).is_ok() => {
+            raw.clone().into_bytes()
+        }
         _ => serde_json::to_vec(&input.data).unwrap(),
     };
     let frame = sse::event_frame(id, &input.type_name, &data_json);
@@ -70,9 +74,16 @@ fuzz_target!(|input: Input| {
     assert_eq!(frames.len(), 1, "{frame:?}");
     let f = &frames[0];
     assert_eq!(f.id.as_deref(), Some(id.to_string().as_str()));
-    assert_eq!(f.event.as_deref(), Some(single_line(&input.type_name).as_str()));
-    let env: serde_json::Value = serde_json::from_str(f.data.as_deref().unwrap()).expect("envelope JSON");
-    assert_eq!(env["type"], serde_json::Value::String(input.type_name.clone()));
+    assert_eq!(
+        f.event.as_deref(),
+        Some(single_line(&input.type_name).as_str())
+    );
+    let env: serde_json::Value =
+        serde_json::from_str(f.data.as_deref().unwrap()).expect("envelope JSON");
+    assert_eq!(
+        env["type"],
+        serde_json::Value::String(input.type_name.clone())
+    );
     let data: serde_json::Value = serde_json::from_slice(&data_json).unwrap();
     assert_eq!(env["data"], data);
     assert_eq!(EventId::parse(&id.to_string()), Some(id));

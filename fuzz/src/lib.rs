@@ -34,12 +34,17 @@ pub fn parse_stream(stream: &[u8]) -> (Vec<Frame>, Vec<u8>) {
         let b = bytes[i];
         if b == b'\n' || b == b'\r' {
             let line = &text[line_start..i];
-            let next = if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
+            let next = if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                i + 2
+            } else {
+                i + 1
+            };
             if line.is_empty() {
                 frames.push(std::mem::take(&mut cur));
                 rest_start = next;
             } else if let Some(comment) = line.strip_prefix(':') {
-                cur.comments.push(comment.strip_prefix(' ').unwrap_or(comment).to_owned());
+                cur.comments
+                    .push(comment.strip_prefix(' ').unwrap_or(comment).to_owned());
             } else {
                 let (name, value) = match line.split_once(':') {
                     Some((n, v)) => (n, v.strip_prefix(' ').unwrap_or(v)),
