@@ -414,10 +414,11 @@ fn parse(buf: &[u8], body_limit: usize) -> Parse {
         return Parse::Other;
     };
     // A GET or POST names a path (`/api/events`) or, from a proxy, an
-    // absolute URL; `Uri` also takes an authority (`example.com:80`, for
-    // CONNECT) or any bare word, which would be routed as if it were `/`.
+    // absolute URL (`*` is left to routing: no such route, `404`); `Uri`
+    // also takes an authority (`example.com:80`, for CONNECT) or any bare
+    // word, which would be routed as if it were `/`.
     // (Found by fuzzing: `GET s=ai.task.*&x=1 HTTP/1.1`.)
-    if !(req.path.is_some_and(|p| p.starts_with('/')) || uri.scheme().is_some()) {
+    if !(req.path.is_some_and(|p| p.starts_with('/') || p == "*") || uri.scheme().is_some()) {
         return Parse::Malformed(httparse::Error::Token);
     }
     let mut request = Request::new(Full::default());
@@ -782,7 +783,7 @@ mod tests {
             // Fuzz finding (h1_head): a request target that is not a path.
             "GET s=ai.task.*&last0ventId=abc HTTP/1.1\r\nHost: x\r\n\r\n",
             "GET example.com:80 HTTP/1.1\r\n\r\n",
-            "POST * HTTP/1.1\r\ncontent-length: 0\r\n\r\n",
+            "POST s HTTP/1.1\r\ncontent-length: 0\r\n\r\n",
         ] {
             assert!(
                 matches!(parse(head.as_bytes(), 1024), Parse::Malformed(_)),
