@@ -1,6 +1,8 @@
 //! A backend worker (the original design's "Docker service") sending typed
-//! events to a running Continuum server over `POST /api/events`, with the
-//! ingest token, and showing the error a bad payload gets.
+//! events to a running Continuum server with the typed client
+//! (`continuum_runtime::client`, feature `client`): the token, an
+//! idempotency key per event and retries are the client's job, and a bad
+//! payload comes back as typed issues.
 //!
 //! ```sh
 //! cargo run --example ai_progress                     # terminal 1: the server
@@ -12,39 +14,17 @@
 use std::time::Duration;
 
 use continuum::demo::{AiTaskProgress, Stage};
-use continuum_runtime::Event;
+use continuum_runtime::client::{Client, Envelope};
 use serde_json::json;
-
-/// POST one envelope built from a typed event; the worker shares the event's
-/// Rust type with the server, so the shape cannot drift.
-async fn send(
-    client: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    body: serde_json::Value,
-) -> Result<(u16, String), reqwest::Error> {
-    let mut request = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    if let Some(token) = token {
-        request = request.header("x-continuum-event-key", token);
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    Ok((status, response.text().await?))
-}
-
-fn envelope(event: &AiTaskProgress) -> serde_json::Value {
-    json!({ "type": "ai.task.progress", "data": event })
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("CONTINUUM_URL")
         .unwrap_or_else(|_| "http://127.0.0.1:3000/api/events".into());
-    let token = std::env::var("CONTINUUM_EVENT_INGEST_TOKEN").ok();
-    let client = reqwest::Client::new();
+    let mut client = Client::new(&url);
+    if let Ok(token) = std::env::var("CONTINUUM_EVENT_INGEST_TOKEN") {
+        client = client.token(token);
+    }
 
     let task_id = format!("worker-{}", std::process::id());
     println!("worker: sending {task_id} to {url}");
@@ -58,20 +38,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             stage,
             progress,
         };
-        // Check locally first: the server would refuse it anyway, but a worker
-        // that validates before sending finds its bugs without a round trip.
-        event.validate()?;
-        let (status, body) = send(&client, &url, token.as_deref(), envelope(&event)).await?;
-        println!("  {stage:?} {progress:>3}% -> {status} {body}");
-        if status != 202 {
-            return Err(format!("the server refused a valid event: {status} {body}").into());
-        }
+        // Validated here first (the worker shares the event's Rust type with
+        // the server, so the shape cannot drift), then sent; a restarting
+        // server or a 503 is retried with the same idempotency key, so the
+        // event is published once.
+        let id = client.publish(&event).await?;
+        println!("  {stage:?} {progress:>3}% -> {id}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
-    // What a bad payload gets: 422 with every issue, in wire names.
-    let bad = json!({ "type": "ai.task.progress", "data": { "taskId": "", "stage": "thinking", "progress": 250, "eta": 3 } });
-    let (status, body) = send(&client, &url, token.as_deref(), bad).await?;
-    println!("\na bad payload gets {status}:\n{body}");
+    // What a bad payload gets: 422 with every issue, in wire names. (A typed
+    // event this wrong would not compile or would fail validation before
+    // leaving the worker; an untyped envelope shows the server's answer.)
+    let bad = Envelope::untyped(
+        "ai.task.progress",
+        json!({ "taskId": "", "stage": "thinking", "progress": 250, "eta": 3 }),
+    );
+    match client.publish(bad).await {
+        Err(e) if e.is_invalid() => {
+            println!(
+                "\na bad payload gets {}:",
+                e.status().map_or(0, |s| s.as_u16())
+            );
+            for issue in e.issues() {
+                println!("  {issue}");
+            }
+        }
+        other => return Err(format!("expected a 422, got {other:?}").into()),
+    }
     Ok(())
 }

@@ -6,6 +6,8 @@
 //! `#[derive(Payload)]`.
 
 pub mod backplane;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod config;
 pub mod constraints;
 pub mod decode;

@@ -1,26 +1,4 @@
 //! [`Emit`]: the future every publish returns.
-//!
-//! # Why a future
-//!
-//! With a shared backplane the id of an event is the shared stream's: it is
-//! known only once Redis has answered the `XADD`. The choices were a
-//! synchronous `emit` that blocks a thread on the network (wrong inside an
-//! async server), a synchronous `emit` that returns before the backplane has
-//! the event (its errors would be lost, and ingest could not answer `202`
-//! only after the write), or a future. `emit` returns a future, and keeps two
-//! properties of the synchronous one:
-//!
-//! - **Publishing starts at the call.** Validation, encoding and the hand-off
-//!   to the backplane happen before `emit` returns; the future only waits for
-//!   the acknowledgement. Dropping it does not cancel the publish, and events
-//!   emitted one after another from one task keep their order whether or not
-//!   each is awaited.
-//! - **No cost on the in-memory path.** The in-memory backplane appends under
-//!   its lock inside `emit`, so the future is ready when returned: awaiting it
-//!   never yields, and no allocation or task is involved.
-//!
-//! It is `#[must_use]`: an event whose acknowledgement nobody reads may have
-//! failed silently. Write `drop(hub.emit(e));` to mean "fire and forget".
 
 use std::fmt;
 use std::future::Future;
@@ -32,7 +10,29 @@ use crate::backplane::{Ack, BackplaneError, Publishing};
 
 /// A publish under way: resolves to `T` (the id, the ids, or
 /// [`Published`]) once the backplane acknowledged it, or to the
-/// [`EmitError`] that stopped it. See the [module docs](self) for why.
+/// [`EmitError`] that stopped it.
+///
+/// # Why a future
+///
+/// With a shared backplane the id of an event is the shared stream's: it is
+/// known only once Redis has answered the `XADD`. The choices were a
+/// synchronous `emit` that blocks a thread on the network (wrong inside an
+/// async server), a synchronous `emit` that returns before the backplane has
+/// the event (its errors would be lost, and ingest could not answer `202`
+/// only after the write), or a future. `emit` returns a future, and keeps two
+/// properties of the synchronous one:
+///
+/// - **Publishing starts at the call.** Validation, encoding and the hand-off
+///   to the backplane happen before `emit` returns; the future only waits for
+///   the acknowledgement. Dropping it does not cancel the publish, and events
+///   emitted one after another from one task keep their order whether or not
+///   each is awaited.
+/// - **No cost on the in-memory path.** The in-memory backplane appends under
+///   its lock inside `emit`, so the future is ready when returned: awaiting it
+///   never yields, and no allocation or task is involved.
+///
+/// It is `#[must_use]`: an event whose acknowledgement nobody reads may have
+/// failed silently. Write `drop(hub.emit(e));` to mean "fire and forget".
 ///
 /// ```
 /// # use continuum_runtime::prelude::*;
