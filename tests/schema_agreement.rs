@@ -662,3 +662,128 @@ fn new_types_round_trip_in_their_wire_form() {
         .unwrap()
         .contains(&json!("note")));
 }
+
+mod generated {
+    //! The same agreement on generated payloads (proptest): values drawn
+    //! around every bound and type of `Agreement`, fields present, absent or
+    //! of the wrong type. Whatever decode + validate says, the JSON Schema
+    //! says too.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn attachment() -> impl Strategy<Value = Value> {
+        (
+            prop_oneof!["[a-z]{0,5}\\.png", "[a-z.]{0,10}", Just("é.png".to_owned())],
+            prop_oneof![
+                (0u64..1200).prop_map(Value::from),
+                Just(json!(-1)),
+                Just(json!("1"))
+            ],
+        )
+            .prop_map(|(f, s)| json!({"fileName": f, "sizeBytes": s}))
+    }
+
+    /// `Some(v)`: the field is `v`; `None`: the field is absent.
+    fn field(s: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Option<Value>> {
+        prop_oneof![
+            24 => s.prop_map(Some),
+            1 => Just(None),
+            1 => Just(Some(Value::Null)),
+            1 => Just(Some(json!("x"))),
+        ]
+        .boxed()
+    }
+
+    fn payload() -> impl Strategy<Value = Value> {
+        let numbers = (
+            field(prop_oneof![
+                (-5i64..40).prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                Just(json!(15.0)),
+                Just(json!(15.5)),
+            ]),
+            field(prop_oneof![
+                (-2.0f64..2.0).prop_map(Value::from),
+                (-3i64..3).prop_map(Value::from),
+                Just(json!(-1.0)),
+                Just(json!(1.5)),
+            ]),
+            field(prop_oneof![
+                (-1e39f64..1e39).prop_map(Value::from),
+                Just(json!(3.4028235e38)),
+                Just(json!(3.5e38)),
+                (-100i64..100).prop_map(Value::from),
+            ]),
+            field(prop_oneof![
+                (-10.0f64..70.0).prop_map(Value::from),
+                Just(json!(0)),
+                Just(json!(60)),
+            ]),
+            field(prop::collection::vec(-2e39f64..2e39, 0..3).prop_map(Value::from)),
+        );
+        let rest = (
+            field("[a-zé]{0,6}".prop_map(Value::from)),
+            field(prop_oneof![
+                Just(json!("queued")),
+                Just(json!("generatingText")),
+                "[a-zA-Z]{0,14}".prop_map(Value::from),
+            ]),
+            field(prop::collection::vec(-2i64..4, 0..4).prop_map(Value::from)),
+            field(prop::collection::vec(attachment(), 0..3).prop_map(Value::from)),
+            field(
+                prop::collection::btree_map("[a-z]{1,2}", attachment(), 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ),
+            field(
+                prop::collection::vec("[a-z]{0,2}".prop_map(Value::from), 0..3)
+                    .prop_map(Value::from),
+            ),
+            field(prop_oneof![
+                Just(json!({})),
+                Just(json!({"k": [1, {"x": null}]}))
+            ]),
+            field(any::<bool>().prop_map(Value::from)),
+        );
+        (numbers, rest).prop_map(|(n, r)| {
+            let mut v = serde_json::Map::new();
+            let names = ["level", "ratio", "gain", "celsius", "samples"];
+            let values = [n.0, n.1, n.2, n.3, n.4];
+            for (k, x) in names.into_iter().zip(values) {
+                if let Some(x) = x {
+                    v.insert(k.into(), x);
+                }
+            }
+            let names = [
+                "code", "stage", "counts", "files", "byOwner", "tags", "meta", "flag",
+            ];
+            let values = [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7];
+            for (k, x) in names.into_iter().zip(values) {
+                if let Some(x) = x {
+                    v.insert(k.into(), x);
+                }
+            }
+            Value::Object(v)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn json_schema_agrees_on_generated_payloads(payload in payload()) {
+            let registry = Registry::from_inventory().unwrap();
+            let decode = registry.get("test.agreement").unwrap().decode;
+            let schema = json_schema(Agreement::schema());
+            let validator = jsonschema::validator_for(&schema).unwrap();
+            let by_rust = decode(&payload.to_string());
+            prop_assert_eq!(
+                by_rust.is_ok(),
+                validator.is_valid(&payload),
+                "on {}: decode + validate says {:?}",
+                payload,
+                by_rust.err()
+            );
+        }
+    }
+}

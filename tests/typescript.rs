@@ -156,6 +156,7 @@ fn reset_reasons_match_the_server() {
         ResetReason::UnknownId,
         ResetReason::Lagged,
         ResetReason::StreamLost,
+        ResetReason::Expired,
     ];
     for reason in all {
         match reason {
@@ -163,7 +164,8 @@ fn reset_reasons_match_the_server() {
             | ResetReason::ForeignEpoch
             | ResetReason::UnknownId
             | ResetReason::Lagged
-            | ResetReason::StreamLost => {}
+            | ResetReason::StreamLost
+            | ResetReason::Expired => {}
         }
     }
     let types = std::fs::read_to_string(package_dir().join("src/types.ts")).unwrap();
@@ -171,6 +173,9 @@ fn reset_reasons_match_the_server() {
         .lines()
         .find(|l| l.starts_with("export type ResetReason ="))
         .expect("ResetReason in src/types.ts");
+    // The union may continue on the next line.
+    let start = types.find(union).unwrap();
+    let union = &types[start..start + types[start..].find(';').unwrap()];
     let mut ts: Vec<&str> = union.split('"').skip(1).step_by(2).collect();
     let mut rust: Vec<&str> = all.iter().map(|r| r.as_str()).collect();
     ts.sort_unstable();

@@ -22,7 +22,11 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `CONTINUUM_EVENT_INGEST_TOKEN` | token `POST` requests must send in `x-continuum-event-key` | none: ingest is open (one warning at start) |
+//! | `CONTINUUM_EVENT_INGEST_TOKEN` | token `POST` requests must send in `x-continuum-event-key`; several, comma-separated, are all accepted (rotation) | none: ingest is open (one warning at start) |
+//! | `CONTINUUM_MAX_SUBSCRIBERS` | most SSE subscribers at once on this hub; past it `503 server_full` | none |
+//! | `CONTINUUM_MAX_SUBSCRIBERS_PER_IP` | most SSE subscribers at once per client address (IPv6: per /64); past it `429 too_many_subscribers` | none |
+//! | `CONTINUUM_BODY_READ_TIMEOUT_SECS` | seconds a `POST` body may take to arrive; past it `408` and the connection is closed | `15` |
+//! | `CONTINUUM_TRUSTED_PROXIES` | comma-separated proxy addresses or CIDR ranges whose `x-forwarded-for` is believed | none: the socket's peer is the client |
 //! | `CONTINUUM_HEARTBEAT_SECS` | seconds between heartbeat comments, a whole number ≥ 1 | `25` |
 //! | `CONTINUUM_ALLOWED_ORIGINS` | comma-separated origins allowed by CORS, e.g. `https://a.example,http://localhost:5173` | none: no CORS headers |
 //! | `CONTINUUM_REDIS_URL` | share events with other nodes over Redis Streams (feature `redis`), e.g. `redis://127.0.0.1:6379` | none: in-memory, one process |
@@ -31,6 +35,7 @@
 //! `CONTINUUM_ADDR` (the listen address) is read by the standalone server, not here.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +60,9 @@ pub const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(2000);
 pub const DEFAULT_IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(300);
 /// Default number of idempotency keys remembered.
 pub const DEFAULT_IDEMPOTENCY_CAPACITY: usize = 10_000;
+/// Default time a `POST` body may take to arrive before the request is
+/// answered `408` and the connection closed.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The hub's settings, read by the HTTP layer through [`Hub::config`].
 #[derive(Clone, Debug)]
@@ -62,7 +70,7 @@ pub struct Config {
     pub(crate) replay_capacity: usize,
     pub(crate) queue_bound: usize,
     pub(crate) heartbeat: Duration,
-    pub(crate) ingest_token: Option<Arc<str>>,
+    pub(crate) ingest_tokens: Vec<Arc<str>>,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) path: String,
     pub(crate) body_limit: usize,
@@ -70,6 +78,10 @@ pub struct Config {
     pub(crate) retry_base: Duration,
     pub(crate) idempotency_window: Duration,
     pub(crate) idempotency_capacity: usize,
+    pub(crate) max_subscribers: Option<usize>,
+    pub(crate) max_subscribers_per_ip: Option<usize>,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) trusted_proxies: Vec<IpRange>,
 }
 
 impl Default for Config {
@@ -78,7 +90,7 @@ impl Default for Config {
             replay_capacity: DEFAULT_REPLAY_CAPACITY,
             queue_bound: DEFAULT_QUEUE_BOUND,
             heartbeat: DEFAULT_HEARTBEAT,
-            ingest_token: None,
+            ingest_tokens: Vec::new(),
             allowed_origins: Vec::new(),
             path: DEFAULT_PATH.to_owned(),
             body_limit: DEFAULT_BODY_LIMIT,
@@ -86,6 +98,10 @@ impl Default for Config {
             retry_base: DEFAULT_RETRY_BASE,
             idempotency_window: DEFAULT_IDEMPOTENCY_WINDOW,
             idempotency_capacity: DEFAULT_IDEMPOTENCY_CAPACITY,
+            max_subscribers: None,
+            max_subscribers_per_ip: None,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -103,9 +119,30 @@ impl Config {
     pub fn heartbeat(&self) -> Duration {
         self.heartbeat
     }
-    /// The ingest token, if any. Compare it in constant time (`subtle`).
+    /// The first ingest token, if any (see [`ingest_tokens`](Self::ingest_tokens)).
     pub fn ingest_token(&self) -> Option<&str> {
-        self.ingest_token.as_deref()
+        self.ingest_tokens.first().map(|t| &**t)
+    }
+    /// Every accepted ingest token (several while one is being rotated out).
+    /// Compare each in constant time (`subtle`).
+    pub fn ingest_tokens(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.ingest_tokens.iter().map(|t| &**t)
+    }
+    /// Most SSE subscribers at once on this hub, if capped.
+    pub fn max_subscribers(&self) -> Option<usize> {
+        self.max_subscribers
+    }
+    /// Most SSE subscribers at once per client address, if capped.
+    pub fn max_subscribers_per_ip(&self) -> Option<usize> {
+        self.max_subscribers_per_ip
+    }
+    /// How long a `POST` body may take to arrive.
+    pub fn body_read_timeout(&self) -> Duration {
+        self.body_read_timeout
+    }
+    /// Whether `ip` is a trusted proxy, whose `x-forwarded-for` is believed.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|r| r.contains(ip))
     }
     /// Origins allowed by CORS, normalised (no trailing `/`).
     pub fn allowed_origins(&self) -> &[String] {
@@ -214,8 +251,53 @@ impl HubBuilder {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        if let Some(token) = get("CONTINUUM_EVENT_INGEST_TOKEN") {
-            b = b.ingest_token(token);
+        if let Some(tokens) = get("CONTINUUM_EVENT_INGEST_TOKEN") {
+            b = b.ingest_tokens(tokens.split(',').map(str::trim));
+        }
+        for (name, per_ip) in [
+            ("CONTINUUM_MAX_SUBSCRIBERS", false),
+            ("CONTINUUM_MAX_SUBSCRIBERS_PER_IP", true),
+        ] {
+            let Some(v) = get(name) else { continue };
+            match v.parse::<usize>() {
+                Ok(n) if n >= 1 && per_ip => b = b.max_subscribers_per_ip(n),
+                Ok(n) if n >= 1 => b = b.max_subscribers(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        name,
+                        v,
+                        "expected a whole number of subscribers, at least 1 (e.g. `10000`); unset means no cap",
+                    ))
+                }
+            }
+        }
+        if let Some(v) = get("CONTINUUM_BODY_READ_TIMEOUT_SECS") {
+            match v.parse::<u64>() {
+                Ok(secs) if secs >= 1 => b = b.body_read_timeout(Duration::from_secs(secs)),
+                _ => {
+                    return Err(ConfigError::new(
+                        "CONTINUUM_BODY_READ_TIMEOUT_SECS",
+                        v,
+                        "expected a whole number of seconds, at least 1 (e.g. `15`)",
+                    ))
+                }
+            }
+        }
+        if let Some(v) = get("CONTINUUM_TRUSTED_PROXIES") {
+            let mut ranges = Vec::new();
+            for item in v.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                match item.parse::<IpRange>() {
+                    Ok(r) => ranges.push(r),
+                    Err(()) => {
+                        return Err(ConfigError::new(
+                            "CONTINUUM_TRUSTED_PROXIES",
+                            v.clone(),
+                            format!("`{item}` is not an IP address or CIDR range; expected e.g. `10.0.0.0/8,127.0.0.1,::1`"),
+                        ))
+                    }
+                }
+            }
+            b.config.trusted_proxies = ranges;
         }
         if let Some(v) = get("CONTINUUM_HEARTBEAT_SECS") {
             match v.parse::<u64>() {
@@ -266,10 +348,101 @@ impl HubBuilder {
         self
     }
 
-    /// The token `POST` requests must present in `x-continuum-event-key`.
+    /// Accept `token` in `x-continuum-event-key` on `POST` requests. Each
+    /// call adds one token (every one is accepted, each compared in constant
+    /// time), so a token can be rotated without downtime: add the new one,
+    /// move publishers over, then drop the old one. An empty token is ignored.
+    ///
+    /// ```
+    /// use continuum_runtime::Hub;
+    /// let hub = Hub::builder().ingest_token("old").ingest_token("new").build().unwrap();
+    /// assert_eq!(hub.config().ingest_tokens().collect::<Vec<_>>(), ["old", "new"]);
+    /// ```
     pub fn ingest_token(mut self, token: impl Into<String>) -> Self {
         let t: String = token.into();
-        self.config.ingest_token = if t.is_empty() { None } else { Some(t.into()) };
+        if !t.is_empty() && !self.config.ingest_tokens.iter().any(|k| **k == *t) {
+            self.config.ingest_tokens.push(t.into());
+        }
+        self
+    }
+
+    /// Replace the accepted ingest tokens with `tokens` (empty ones are
+    /// ignored; none at all leaves ingest open). `CONTINUUM_EVENT_INGEST_TOKEN`
+    /// sets this from a comma-separated list.
+    pub fn ingest_tokens<I, S>(mut self, tokens: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.ingest_tokens.clear();
+        for t in tokens {
+            self = self.ingest_token(t);
+        }
+        self
+    }
+
+    /// Most SSE subscribers this hub serves at once (default: no cap). A
+    /// subscription past it is answered `503` `server_full` with
+    /// `retry-after`, before any stream state is allocated.
+    /// `CONTINUUM_MAX_SUBSCRIBERS` sets it.
+    pub fn max_subscribers(mut self, subscribers: usize) -> Self {
+        self.config.max_subscribers = Some(subscribers);
+        self
+    }
+
+    /// Most SSE subscribers one client address holds at once (default: no
+    /// cap; IPv6 addresses count per /64, what one host usually gets). Past
+    /// it: `429` `too_many_subscribers` with `retry-after`. The address is
+    /// the socket's peer (see [`trusted_proxies`](Self::trusted_proxies)
+    /// behind a proxy); a request whose address is unknown (a tower service
+    /// mounted without [`ClientAddr`](crate::http::ClientAddr)) counts only
+    /// against [`max_subscribers`](Self::max_subscribers).
+    /// `CONTINUUM_MAX_SUBSCRIBERS_PER_IP` sets it.
+    pub fn max_subscribers_per_ip(mut self, subscribers: usize) -> Self {
+        self.config.max_subscribers_per_ip = Some(subscribers);
+        self
+    }
+
+    /// How long a `POST` body may take to arrive, from when the request head
+    /// was read (default 15 s). A slower body is answered `408`
+    /// `body_timeout` and the connection is closed: a client trickling bytes
+    /// cannot hold a connection and a buffer for free.
+    /// `CONTINUUM_BODY_READ_TIMEOUT_SECS` sets it.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Proxies (addresses or CIDR ranges such as `10.0.0.0/8`) whose
+    /// `x-forwarded-for` header is believed. When the socket's peer is one
+    /// of them, the client address is the rightmost `x-forwarded-for` entry
+    /// that is not a trusted proxy. By default no proxy is trusted and the
+    /// header is ignored: anyone can write it.
+    /// `CONTINUUM_TRUSTED_PROXIES` sets it.
+    ///
+    /// # Panics
+    ///
+    /// When an item is neither an IP address nor a CIDR range.
+    ///
+    /// ```
+    /// use continuum_runtime::Hub;
+    /// let hub = Hub::builder().trusted_proxies(["10.0.0.0/8", "::1"]).build().unwrap();
+    /// assert!(hub.config().is_trusted_proxy("10.1.2.3".parse().unwrap()));
+    /// assert!(!hub.config().is_trusted_proxy("192.0.2.1".parse().unwrap()));
+    /// ```
+    pub fn trusted_proxies<I, S>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.config.trusted_proxies = proxies
+            .into_iter()
+            .map(|p| {
+                let p = p.as_ref().trim();
+                p.parse::<IpRange>()
+                    .unwrap_or_else(|()| panic!("`{p}` is not an IP address or CIDR range"))
+            })
+            .collect();
         self
     }
 
@@ -494,6 +667,62 @@ fn redis_from_env(
     }
 }
 
+/// An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IpRange {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => prefix_eq(
+                u128::from(a.to_bits()) << 96,
+                u128::from(b.to_bits()) << 96,
+                self.prefix,
+            ),
+            (IpAddr::V6(a), IpAddr::V6(b)) => prefix_eq(a.to_bits(), b.to_bits(), self.prefix),
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(a: u128, b: u128, prefix: u8) -> bool {
+    prefix == 0 || (a ^ b) >> (128 - u32::from(prefix)) == 0
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what a dual-stack socket
+/// reports) as the IPv4 address it is.
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+impl std::str::FromStr for IpRange {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr = canonical(addr.trim().parse::<IpAddr>().map_err(|_| ())?);
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.trim().parse::<u8>() {
+                Ok(p) if p <= max => p,
+                _ => return Err(()),
+            },
+        };
+        Ok(IpRange { addr, prefix })
+    }
+}
+
 fn is_valid_origin(o: &str) -> bool {
     if o == "*" {
         return true;
@@ -598,7 +827,7 @@ mod tests {
             ),
         ]))
         .unwrap();
-        assert_eq!(b.config.ingest_token.as_deref(), Some("tok"));
+        assert_eq!(b.config.ingest_token(), Some("tok"));
         assert_eq!(b.config.heartbeat, Duration::from_secs(7));
         assert_eq!(
             b.config.allowed_origins,
@@ -614,7 +843,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(b.config.heartbeat, DEFAULT_HEARTBEAT);
-        assert_eq!(b.config.ingest_token, None);
+        assert_eq!(b.config.ingest_token(), None);
     }
 
     #[test]
@@ -625,12 +854,53 @@ mod tests {
             ("CONTINUUM_HEARTBEAT_SECS", "2.5"),
             ("CONTINUUM_ALLOWED_ORIGINS", "app.example.com"),
             ("CONTINUUM_ALLOWED_ORIGINS", "https://ok.example,ftp://x"),
+            ("CONTINUUM_MAX_SUBSCRIBERS", "0"),
+            ("CONTINUUM_MAX_SUBSCRIBERS", "lots"),
+            ("CONTINUUM_MAX_SUBSCRIBERS_PER_IP", "-1"),
+            ("CONTINUUM_BODY_READ_TIMEOUT_SECS", "0"),
+            ("CONTINUUM_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("CONTINUUM_TRUSTED_PROXIES", "proxy.internal"),
         ] {
             let err = HubBuilder::from_lookup(|n| (n == k).then(|| v.to_string())).unwrap_err();
             assert_eq!(err.variable(), k);
             assert!(err.to_string().starts_with(k), "{err}");
             assert!(err.to_string().contains("expected"), "{err}");
         }
+    }
+
+    #[test]
+    fn limits_tokens_and_proxies_from_the_environment() {
+        let b = HubBuilder::from_lookup(env(&[
+            ("CONTINUUM_EVENT_INGEST_TOKEN", " new , old,,"),
+            ("CONTINUUM_MAX_SUBSCRIBERS", "10000"),
+            ("CONTINUUM_MAX_SUBSCRIBERS_PER_IP", "8"),
+            ("CONTINUUM_BODY_READ_TIMEOUT_SECS", "5"),
+            ("CONTINUUM_TRUSTED_PROXIES", "10.0.0.0/8, ::1,fd00::/8"),
+        ]))
+        .unwrap();
+        let c = &b.config;
+        assert_eq!(c.ingest_tokens().collect::<Vec<_>>(), ["new", "old"]);
+        assert_eq!(c.max_subscribers(), Some(10_000));
+        assert_eq!(c.max_subscribers_per_ip(), Some(8));
+        assert_eq!(c.body_read_timeout(), Duration::from_secs(5));
+        for (ip, trusted) in [
+            ("10.200.0.1", true),
+            ("::ffff:10.0.0.9", true),
+            ("11.0.0.1", false),
+            ("::1", true),
+            ("::2", false),
+            ("fd12::1", true),
+            ("fe80::1", false),
+        ] {
+            assert_eq!(c.is_trusted_proxy(ip.parse().unwrap()), trusted, "{ip}");
+        }
+        let d = Config::default();
+        assert_eq!(
+            (d.max_subscribers(), d.max_subscribers_per_ip()),
+            (None, None)
+        );
+        assert!(!d.is_trusted_proxy("127.0.0.1".parse().unwrap()));
+        assert!(d.body_read_timeout() <= Duration::from_secs(30));
     }
 
     #[test]

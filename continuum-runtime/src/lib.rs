@@ -31,6 +31,10 @@ pub mod validate;
 #[path = "private.rs"]
 pub mod __private;
 
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+
 pub use config::{BuildError, ConfigError, HubBuilder};
 pub use continuum_macros::{continuum_event, Payload};
 pub use event::{DynEvent, Event, Payload};

@@ -38,11 +38,13 @@ pub enum IngestReject {
     MethodNotAllowed,
     /// The hub could not publish (backplane failure).
     PublishFailed,
+    /// `408`: the body did not arrive within the body read timeout.
+    BodyTimeout,
 }
 
 impl IngestReject {
     /// Every reason, in a fixed order.
-    pub const ALL: [IngestReject; 9] = [
+    pub const ALL: [IngestReject; 10] = [
         IngestReject::MalformedJson,
         IngestReject::Unauthorized,
         IngestReject::PayloadTooLarge,
@@ -52,6 +54,7 @@ impl IngestReject {
         IngestReject::ReservedType,
         IngestReject::MethodNotAllowed,
         IngestReject::PublishFailed,
+        IngestReject::BodyTimeout,
     ];
 
     /// The label used in metrics, e.g. `malformed_json`.
@@ -66,6 +69,7 @@ impl IngestReject {
             IngestReject::ReservedType => "reserved_type",
             IngestReject::MethodNotAllowed => "method_not_allowed",
             IngestReject::PublishFailed => "publish_failed",
+            IngestReject::BodyTimeout => "body_timeout",
         }
     }
 
@@ -80,6 +84,7 @@ impl IngestReject {
             IngestReject::ReservedType => 6,
             IngestReject::MethodNotAllowed => 7,
             IngestReject::PublishFailed => 8,
+            IngestReject::BodyTimeout => 9,
         }
     }
 }
@@ -114,8 +119,9 @@ pub(crate) struct Metrics {
     pub(crate) resets: AtomicU64,
     pub(crate) cut_off: AtomicU64,
     pub(crate) subscribers_rejected: AtomicU64,
+    pub(crate) subscribers_limited: AtomicU64,
     pub(crate) ingest_accepted: AtomicU64,
-    pub(crate) ingest_rejects: [AtomicU64; 9],
+    pub(crate) ingest_rejects: [AtomicU64; 10],
 }
 
 impl Metrics {
@@ -128,6 +134,7 @@ impl Metrics {
             resets: self.resets.load(Relaxed),
             subscribers_cut_off: self.cut_off.load(Relaxed),
             subscribers_rejected: self.subscribers_rejected.load(Relaxed),
+            subscribers_limited: self.subscribers_limited.load(Relaxed),
             ingest_accepted: self.ingest_accepted.load(Relaxed),
             ingest_rejects: std::array::from_fn(|i| self.ingest_rejects[i].load(Relaxed)),
             backplane: None,
@@ -158,9 +165,12 @@ pub struct MetricsSnapshot {
     pub subscribers_cut_off: u64,
     /// Subscriptions refused by the authorization hook.
     pub subscribers_rejected: u64,
+    /// Subscriptions refused by a subscriber cap (`429` per address, `503`
+    /// server full), before any stream state was allocated.
+    pub subscribers_limited: u64,
     /// Ingest requests accepted.
     pub ingest_accepted: u64,
-    ingest_rejects: [u64; 9],
+    ingest_rejects: [u64; 10],
     /// A shared backplane's own figures (`None` for the in-memory one).
     pub backplane: Option<BackplaneMetrics>,
 }
@@ -221,6 +231,12 @@ impl MetricsSnapshot {
             "counter",
             "Subscriptions refused by the authorization hook.",
             self.subscribers_rejected,
+        );
+        one(
+            "continuum_subscribers_limited_total",
+            "counter",
+            "Subscriptions refused by a subscriber cap (429 per address, 503 server full).",
+            self.subscribers_limited,
         );
         one(
             "continuum_ingest_accepted_total",

@@ -40,6 +40,8 @@ use crate::http::HubService;
 
 mod h1;
 
+pub(crate) use h1::{fuzz_parse_head, fuzz_unfinished_is_answered};
+
 /// Where a standalone server listens when `CONTINUUM_ADDR` is unset.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 
@@ -288,7 +290,13 @@ impl Server {
         }
         let span = tracing::debug_span!("continuum.connection", %peer);
         let io = StallTimeout::new(stream, self.write_stall_timeout);
-        let conn = h1::connection(shared.clone(), io, graceful.watcher(), stopped.clone());
+        let conn = h1::connection(
+            shared.clone(),
+            io,
+            peer,
+            graceful.watcher(),
+            stopped.clone(),
+        );
         connections.spawn(
             async move {
                 tracing::debug!("continuum: connection opened");

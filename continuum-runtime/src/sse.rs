@@ -54,11 +54,15 @@ pub enum ResetReason {
     /// The shared stream behind a backplane was lost (e.g. Redis restarted
     /// empty): a new epoch began and events of the old one may be missing.
     StreamLost,
+    /// The subscriber's grant expired (see
+    /// [`Grant::with_expiry`](crate::hub::Grant::with_expiry)): reconnect to
+    /// be authorized afresh.
+    Expired,
 }
 
 impl ResetReason {
     /// The wire name: `evicted`, `foreign_epoch`, `lagged`, `unknown_id`,
-    /// `stream_lost`.
+    /// `stream_lost`, `expired`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ResetReason::StreamLost => "stream_lost",
@@ -66,6 +70,7 @@ impl ResetReason {
             ResetReason::ForeignEpoch => "foreign_epoch",
             ResetReason::Lagged => "lagged",
             ResetReason::UnknownId => "unknown_id",
+            ResetReason::Expired => "expired",
         }
     }
 }

@@ -726,17 +726,19 @@ fn hostile() -> Vec<Case> {
             Delivery::Tiny,
         ));
     }
-    // Slow and partial heads: the header timeout must close them.
+    // Slow and partial heads: the header timeout must end them, a started
+    // head with a `400` (issue 12: a client with a broken head learns why),
+    // a silent connection and a partial HTTP/2 preface with a close.
     cases.push(Case::new("silent", "", Delivery::Open).expect(&[]));
     cases.push(open(
         "partial-head",
         "GET /api/events HTTP/1.1\r\nHost: x\r\n",
-        &[],
+        &[400],
     ));
     cases.push(open(
         "partial-head-after-answer",
         "GET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /api/ev",
-        &[404],
+        &[404, 400],
     ));
     cases.push(
         Case::new(
@@ -770,7 +772,7 @@ fn hostile() -> Vec<Case> {
             ),
             Delivery::Drip,
         )
-        .expect(&[]),
+        .expect(&[400]),
     );
     cases
 }

@@ -47,8 +47,11 @@ export interface ContinuumMessage<M extends EventMapLike, K extends EventName<M>
  * - `unknown_id`: the last id is not one the server issued.
  * - `lagged`: this subscriber fell behind and was cut off; it reconnects by itself.
  * - `stream_lost`: the shared event stream (e.g. Redis) was lost and a new epoch began.
+ * - `expired`: this subscriber's grant expired; it reconnects by itself and is
+ *   authorized afresh (a revoked session is then refused).
  */
-export type ResetReason = "evicted" | "foreign_epoch" | "unknown_id" | "lagged" | "stream_lost";
+export type ResetReason =
+  "evicted" | "foreign_epoch" | "unknown_id" | "lagged" | "stream_lost" | "expired";
 
 /** Every reset reason, for exhaustive checks at run time. */
 export const RESET_REASONS: readonly ResetReason[] = [
@@ -57,6 +60,7 @@ export const RESET_REASONS: readonly ResetReason[] = [
   "unknown_id",
   "lagged",
   "stream_lost",
+  "expired",
 ];
 
 /**

@@ -492,6 +492,7 @@ fn reset_item<T>(data: &str) -> Result<Item<T>, ClientError> {
         Some("lagged") => Some(ResetReason::Lagged),
         Some("unknown_id") => Some(ResetReason::UnknownId),
         Some("stream_lost") => Some(ResetReason::StreamLost),
+        Some("expired") => Some(ResetReason::Expired),
         _ => None,
     };
     known.map(Item::Reset).ok_or_else(|| {
@@ -539,6 +540,7 @@ mod tests {
             ResetReason::Lagged,
             ResetReason::UnknownId,
             ResetReason::StreamLost,
+            ResetReason::Expired,
         ] {
             let data = format!(r#"{{"reason":"{}"}}"#, reason.as_str());
             assert_eq!(reset_item::<()>(&data).unwrap(), Item::Reset(reason));

@@ -67,6 +67,9 @@ impl ResponseBody {
 
 /// A [`ResponseBody`] taken apart, for the standalone server's HTTP/1.1
 /// path, which writes SSE frames to the socket itself.
+// Taken apart once per response and moved straight on; boxing the stream
+// would cost an allocation per subscriber to save stack nobody is short of.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum BodyParts {
     Full(Option<Bytes>),
     Stream(SseStream, Shutdown),

@@ -1,7 +1,7 @@
 //! JSON error bodies: every failure is a distinct status with
 //! `{"error": "<code>", "message": "…", …}`.
 
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 
@@ -21,6 +21,8 @@ pub(crate) struct ApiError {
     pub(crate) extra: Map<String, Value>,
     /// Seconds for a `retry-after` header (and a `retryAfter` member).
     pub(crate) retry_after: Option<u64>,
+    /// Answer with `connection: close`.
+    pub(crate) close: bool,
 }
 
 impl ApiError {
@@ -31,7 +33,14 @@ impl ApiError {
             message: message.into(),
             extra: Map::new(),
             retry_after: None,
+            close: false,
         }
+    }
+
+    /// Close the connection after this answer.
+    pub(crate) fn close(mut self) -> Self {
+        self.close = true;
+        self
     }
 
     /// Tell the client when to try again.
@@ -70,6 +79,10 @@ impl ApiError {
         if let Some(secs) = self.retry_after {
             res.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.close {
+            res.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
         }
         res
     }

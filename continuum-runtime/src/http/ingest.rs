@@ -71,8 +71,15 @@ where
 {
     let hub = &shared.hub;
     let config = hub.config();
-    if let Some(token) = config.ingest_token() {
-        if !token_matches(token.as_bytes(), parts.headers.get(EVENT_KEY_HEADER)) {
+    if config.ingest_tokens().len() > 0 {
+        let presented = parts.headers.get(EVENT_KEY_HEADER);
+        // Every token is compared, none skipped when one matched: the time
+        // taken says nothing about which token (if any) was close.
+        let mut matched = Choice::from(0);
+        for token in config.ingest_tokens() {
+            matched |= token_matches(token.as_bytes(), presented);
+        }
+        if !bool::from(matched) {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -99,10 +106,13 @@ where
     }
     let key = idempotency_key(parts.headers.get(IDEMPOTENCY_KEY_HEADER))?;
 
-    let bytes: Bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.is::<LengthLimitError>() => return Err(too_large()),
-        Err(err) => {
+    let timeout = config.body_read_timeout();
+    let read = tokio::time::timeout(timeout, Limited::new(body, limit).collect());
+    let bytes: Bytes = match read.await {
+        Err(_elapsed) => return Err(body_timeout(timeout)),
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(err)) if err.is::<LengthLimitError>() => return Err(too_large()),
+        Ok(Err(err)) => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "body_read_failed",
@@ -134,6 +144,22 @@ where
     Ok(res)
 }
 
+/// `408 body_timeout`: the body did not arrive within `timeout`. The
+/// response says `connection: close` (a body half-read leaves the
+/// connection unusable), which hyper and the standalone server honour.
+pub(crate) fn body_timeout(timeout: std::time::Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        format!(
+            "the request body did not arrive within {} ms",
+            timeout.as_millis()
+        ),
+    )
+    .with("timeoutMs", timeout.as_millis() as u64)
+    .close()
+}
+
 /// `{"id":"…"}` for a single envelope, else `{"ids":["…",…]}`, written
 /// directly (ids are ASCII letters, digits, `-` and `_`: nothing to escape).
 fn accepted_body(single: bool, ids: &[EventId]) -> Bytes {
@@ -163,13 +189,13 @@ fn accepted_body(single: bool, ids: &[EventId]) -> Bytes {
 /// Compare the presented token with the configured one in time that depends
 /// only on the configured token's length, never on where they differ or on
 /// the presented token's length.
-fn token_matches(expected: &[u8], presented: Option<&HeaderValue>) -> bool {
+fn token_matches(expected: &[u8], presented: Option<&HeaderValue>) -> Choice {
     let presented = presented.map_or(&[][..], HeaderValue::as_bytes);
     let mut equal = Choice::from(u8::from(presented.len() == expected.len()));
     for (i, byte) in expected.iter().enumerate() {
         equal &= presented.get(i).unwrap_or(&0).ct_eq(byte);
     }
-    equal.into()
+    equal
 }
 
 /// Exactly one `content-type`, `application/json`, UTF-8 if a charset is given.
@@ -277,6 +303,7 @@ fn reject_reason(err: &ApiError) -> Option<IngestReject> {
         "reserved_type" => IngestReject::ReservedType,
         "invalid_event" => IngestReject::Invalid,
         "publish_failed" | "backplane_unavailable" => IngestReject::PublishFailed,
+        "body_timeout" => IngestReject::BodyTimeout,
         _ => return None,
     })
 }
@@ -303,11 +330,12 @@ mod tests {
     #[test]
     fn token_comparison() {
         let v = |s: &str| HeaderValue::from_str(s).unwrap();
-        assert!(token_matches(b"secret", Some(&v("secret"))));
-        assert!(!token_matches(b"secret", Some(&v("secreT"))));
-        assert!(!token_matches(b"secret", Some(&v("secret2"))));
-        assert!(!token_matches(b"secret", Some(&v("secre"))));
-        assert!(!token_matches(b"secret", None));
+        let m = |t: &[u8], p: Option<&HeaderValue>| bool::from(token_matches(t, p));
+        assert!(m(b"secret", Some(&v("secret"))));
+        assert!(!m(b"secret", Some(&v("secreT"))));
+        assert!(!m(b"secret", Some(&v("secret2"))));
+        assert!(!m(b"secret", Some(&v("secre"))));
+        assert!(!m(b"secret", None));
     }
 
     #[test]

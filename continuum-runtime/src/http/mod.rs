@@ -26,6 +26,12 @@
 //! or `prefix.*`, comma-separated; a bad item is `400 invalid_types`), the
 //! `Last-Event-ID` header or, when absent, the `lastEventId` query, and runs
 //! the hub's authorization hook (a rejection is its `401`/`403` with a JSON body).
+//! Before anything else it applies the subscriber caps: `429`
+//! `too_many_subscribers` when the client address (see [`ClientAddr`]) holds
+//! [`max_subscribers_per_ip`](crate::HubBuilder::max_subscribers_per_ip)
+//! streams, `503` `server_full` at
+//! [`max_subscribers`](crate::HubBuilder::max_subscribers), both with
+//! `retry-after`, decided before any stream state is allocated.
 //!
 //! `POST {path}` takes `{"type": "…", "data": …, "channel": "…"}` (`data` may
 //! be omitted for unit events; `channel`, optional, makes the event reach only
@@ -38,7 +44,8 @@
 //! |---|---|---|
 //! | `400` | `malformed_json` | the body is not JSON (or not UTF-8); with `line` and `column` |
 //! | `400` | `invalid_idempotency_key` | `Idempotency-Key` empty, over 255 bytes or not visible ASCII |
-//! | `401` | `unauthorized` | a token is configured and `x-continuum-event-key` is missing or wrong |
+//! | `401` | `unauthorized` | a token is configured and `x-continuum-event-key` is missing or matches none of the tokens |
+//! | `408` | `body_timeout` | the body did not arrive within [`body_read_timeout`](crate::HubBuilder::body_read_timeout); with `connection: close` |
 //! | `413` | `payload_too_large` | over the body limit: from `content-length` before reading, else while reading; with `limit` |
 //! | `415` | `unsupported_media_type` | `content-type` is not `application/json` |
 //! | `422` | `unknown_type` / `reserved_type` / `invalid_event` | with `issues: [{path, code, message}]`, every issue of every envelope (paths `data.progress`, or `[2].data.progress` in an array); `continuum.*` types are the server's own |
@@ -58,6 +65,7 @@
 //! headers. Any other path is `404 not_found`.
 
 mod body;
+mod client_addr;
 mod cors;
 mod envelope;
 mod error;
@@ -81,6 +89,7 @@ use http_body::Body;
 
 pub(crate) use self::body::BodyParts;
 pub use self::body::ResponseBody;
+pub use self::client_addr::ClientAddr;
 use self::cors::Cors;
 use self::error::ApiError;
 pub use self::ingest::{
@@ -376,6 +385,57 @@ impl HubService {
         );
         res
     }
+}
+
+/// [`envelope::decode_body`] for the fuzz targets (`crate::__fuzz`).
+pub(crate) fn fuzz_decode_body(
+    registry: &crate::registry::Registry,
+    body: &[u8],
+) -> crate::__fuzz::Decoded {
+    match envelope::decode_body(registry, body) {
+        Ok(batch) => {
+            let mut events = Vec::with_capacity(batch.events.len());
+            for (event, channel) in batch.events {
+                let mut data = Vec::new();
+                event
+                    .write_data(&mut data)
+                    .expect("a decoded event serializes");
+                events.push((event.type_name(), channel.map(|c| c.to_string()), data));
+            }
+            Ok((batch.single, events))
+        }
+        Err(err) => {
+            let res = err.into_response();
+            let status = res.status().as_u16();
+            let body = match res.into_body().into_parts() {
+                BodyParts::Full(data) => data.unwrap_or_default(),
+                BodyParts::Stream(..) => Bytes::new(),
+            };
+            let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            Err((status, value))
+        }
+    }
+}
+
+/// [`query::SubscribeQuery::parse`] for the fuzz targets.
+pub(crate) fn fuzz_subscribe_query(query: &str) -> (Option<Vec<String>>, Option<String>) {
+    let q = query::SubscribeQuery::parse(Some(query));
+    (q.types, q.last_event_id)
+}
+
+/// `400` for a request head the standalone server's HTTP/1.1 reader cannot
+/// use (`error` names why), with `connection: close`.
+pub(crate) fn bad_head_response(code: &'static str, message: String) -> Response<ResponseBody> {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
+        .close()
+        .into_response()
+}
+
+/// `408` for a `POST` body the standalone server's HTTP/1.1 reader did not
+/// receive in time, counted like the service's own.
+pub(crate) fn body_timeout_response(hub: &Hub) -> Response<ResponseBody> {
+    hub.record_ingest_reject(crate::metrics::IngestReject::BodyTimeout);
+    ingest::body_timeout(hub.config().body_read_timeout()).into_response()
 }
 
 fn schema_response(method: &Method, schema: &Bytes) -> Response<ResponseBody> {

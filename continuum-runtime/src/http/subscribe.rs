@@ -5,10 +5,17 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 
 use super::body::ResponseBody;
+use super::client_addr::client_ip;
 use super::error::ApiError;
 use super::query::SubscribeQuery;
 use super::Shared;
+use crate::hub::limits::Refused;
 use crate::hub::{SseOptions, TypeFilter};
+
+/// The `retry-after` (seconds) of a `429`/`503` from a subscriber cap: long
+/// enough that a client does not hammer a full server, short enough that a
+/// freed place is used soon.
+const SUBSCRIBER_LIMIT_RETRY_AFTER_SECS: u64 = 5;
 
 /// The header a browser's `EventSource` sends on reconnect.
 const LAST_EVENT_ID: &str = "last-event-id";
@@ -18,6 +25,27 @@ pub(crate) fn subscribe(
     parts: &Parts,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let hub = &shared.hub;
+    // The caps first: the cheapest check, and a client over them should not
+    // cost an authorization hook call. Nothing of the stream exists yet.
+    let ip = client_ip(parts, hub.config());
+    let admission = hub.admit(ip).map_err(|refused| {
+        tracing::debug!(client = ?ip, %refused, "continuum: subscriber refused by a cap");
+        match refused {
+            Refused::PerAddress(cap) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_subscribers",
+                refused.to_string(),
+            )
+            .with("limit", cap),
+            Refused::Full(cap) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_full",
+                refused.to_string(),
+            )
+            .with("limit", cap),
+        }
+        .retry_after(SUBSCRIBER_LIMIT_RETRY_AFTER_SECS)
+    })?;
     let query = SubscribeQuery::parse(parts.uri.query());
     let types = match &query.types {
         None => TypeFilter::all(),
@@ -52,7 +80,7 @@ pub(crate) fn subscribe(
     if let Some(id) = last_event_id {
         options = options.last_event_id(id);
     }
-    let stream = hub.subscribe_sse(options);
+    let stream = hub.subscribe_sse_admitted(options, admission);
     tracing::debug!(
         connection_id = stream.connection_id(),
         "continuum: subscriber connected"

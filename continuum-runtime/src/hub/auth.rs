@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use http::StatusCode;
 
@@ -23,11 +24,75 @@ pub type AuthHook = Arc<dyn Fn(&http::request::Parts) -> Result<Grant, Reject> +
 /// assert!(!g.allows(Some("user:43")));
 /// assert!(Grant::all_channels().allows(Some("anything")));
 /// ```
+///
+/// # Expiry
+///
+/// A grant may expire ([`with_expiry`](Self::with_expiry), e.g. when the
+/// session or token it was decided from does): at that moment the stream
+/// sends `event: continuum.reset` with `{"reason":"expired"}` and ends, so the
+/// browser reconnects and the hook decides afresh — a user who logged out
+/// or was banned stops receiving within the grant's lifetime, not when they
+/// happen to disconnect. Frames not yet written when it expires are dropped.
+/// The `reset` carries no `id`, so a reconnect the hook authorizes again
+/// replays from the last event the client received.
+///
+/// With [`HubBuilder::max_connection_lifetime`](crate::HubBuilder::max_connection_lifetime)
+/// as well, whichever comes first ends the stream: the lifetime cap ends it
+/// quietly (no reset; checked on the heartbeat ticker, so up to one
+/// heartbeat late), the expiry with the `expired` reset, on time.
+///
+/// ```
+/// use std::time::Duration;
+/// use continuum_runtime::hub::Grant;
+///
+/// let g = Grant::public().with_channel("user:42").with_expiry(Duration::from_secs(900));
+/// assert!(g.expires_at().is_some());
+/// assert!(!g.is_expired());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Grant {
     channels: Vec<Arc<str>>,
     all: bool,
+    expires_at: Option<Instant>,
 }
+
+/// When a [`Grant`] expires: an [`Instant`], a [`SystemTime`] (e.g. a
+/// session's or a JWT's `exp`), a [`tokio::time::Instant`], or a
+/// [`Duration`] from now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expiry(Instant);
+
+impl From<Instant> for Expiry {
+    fn from(at: Instant) -> Self {
+        Expiry(at)
+    }
+}
+
+impl From<tokio::time::Instant> for Expiry {
+    fn from(at: tokio::time::Instant) -> Self {
+        Expiry(at.into_std())
+    }
+}
+
+impl From<Duration> for Expiry {
+    /// From now, on Tokio's clock (so paused time in tests applies).
+    fn from(ttl: Duration) -> Self {
+        let now = tokio::time::Instant::now();
+        Expiry(now.checked_add(ttl).unwrap_or(now + FAR).into_std())
+    }
+}
+
+impl From<SystemTime> for Expiry {
+    /// A wall-clock time, converted once: a past time means expired now.
+    fn from(at: SystemTime) -> Self {
+        let now = tokio::time::Instant::now();
+        let ttl = at.duration_since(SystemTime::now()).unwrap_or_default();
+        Expiry(now.checked_add(ttl).unwrap_or(now + FAR).into_std())
+    }
+}
+
+/// "Never", for expiries too far away to represent.
+const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl Grant {
     /// Public events only (what every subscriber gets without a hook).
@@ -40,6 +105,7 @@ impl Grant {
         Grant {
             channels: Vec::new(),
             all: true,
+            expires_at: None,
         }
     }
 
@@ -52,6 +118,7 @@ impl Grant {
         Grant {
             channels: channels.into_iter().map(Into::into).collect(),
             all: false,
+            expires_at: None,
         }
     }
 
@@ -59,6 +126,26 @@ impl Grant {
     pub fn with_channel(mut self, channel: impl Into<Arc<str>>) -> Self {
         self.channels.push(channel.into());
         self
+    }
+
+    /// End the subscription at `at` with a `continuum.reset` `expired` (see
+    /// [Expiry](Self#expiry)): an [`Instant`], a [`SystemTime`] or a
+    /// [`Duration`] from now. The earliest of several calls wins.
+    pub fn with_expiry(mut self, at: impl Into<Expiry>) -> Self {
+        let at = at.into().0;
+        self.expires_at = Some(self.expires_at.map_or(at, |old| old.min(at)));
+        self
+    }
+
+    /// When the grant expires, if it does.
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.expires_at
+    }
+
+    /// Whether the grant has expired (on Tokio's clock).
+    pub fn is_expired(&self) -> bool {
+        self.expires_at
+            .is_some_and(|at| tokio::time::Instant::now().into_std() >= at)
     }
 
     /// The channels granted (empty for [`public`](Self::public) and [`all_channels`](Self::all_channels)).

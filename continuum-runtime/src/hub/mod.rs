@@ -40,6 +40,7 @@
 pub(crate) mod auth;
 mod emit;
 pub(crate) mod filter;
+pub(crate) mod limits;
 pub(crate) mod log;
 mod stream;
 mod typed;
@@ -52,7 +53,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use self::auth::{AuthHook, Grant, Reject};
+pub use self::auth::{AuthHook, Expiry, Grant, Reject};
 pub use self::emit::Emit;
 pub use self::filter::{TypeFilter, TypeFilterError};
 pub use self::stream::{SseOptions, SseStream};
@@ -97,6 +98,8 @@ pub(crate) struct Inner {
     pub(crate) connections: AtomicU64,
     /// Whether the shared heartbeat ticker task is running.
     pub(crate) ticker_running: AtomicBool,
+    /// Subscribers admitted under the caps.
+    pub(crate) limits: limits::Limits,
 }
 
 impl fmt::Debug for Hub {
@@ -207,6 +210,7 @@ impl Hub {
                 seed: crate::id::random_u64(),
                 connections: AtomicU64::new(0),
                 ticker_running: AtomicBool::new(false),
+                limits: limits::Limits::default(),
             }),
         }
     }
@@ -442,9 +446,38 @@ impl Hub {
     ///
     /// Must be called within a Tokio runtime for heartbeats to run (the
     /// ticker starts with the first subscriber); the stream itself works anywhere.
+    ///
+    /// Streams opened here do not count against the subscriber caps
+    /// ([`HubBuilder::max_subscribers`]): those are the HTTP layer's.
     pub fn subscribe_sse(&self, options: SseOptions) -> SseStream {
         self.ensure_ticker();
-        SseStream::new(self.inner.clone(), options)
+        SseStream::new(self.inner.clone(), options, None)
+    }
+
+    /// Take a place under the subscriber caps for a subscriber from `ip`.
+    pub(crate) fn admit(
+        &self,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<limits::Admission, limits::Refused> {
+        let admitted = limits::admit(&self.inner, ip);
+        if admitted.is_err() {
+            self.inner
+                .metrics
+                .subscribers_limited
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        admitted
+    }
+
+    /// [`subscribe_sse`](Self::subscribe_sse) for an admitted subscriber,
+    /// which holds its place until the stream is dropped.
+    pub(crate) fn subscribe_sse_admitted(
+        &self,
+        options: SseOptions,
+        admission: limits::Admission,
+    ) -> SseStream {
+        self.ensure_ticker();
+        SseStream::new(self.inner.clone(), options, Some(admission))
     }
 
     /// Subscribe in-process to every event of type `E` published from now on

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
+use super::limits::Admission;
 use super::log::{Read, Registration};
 use super::{Grant, Inner, TypeFilter};
 use crate::id::{encode_u64, splitmix64};
@@ -70,6 +71,13 @@ impl SseOptions {
     }
 }
 
+/// A grant's expiry and its timer, made at the first poll (a timer needs a
+/// runtime).
+struct ExpiryTimer {
+    at: tokio::time::Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Open,
@@ -99,6 +107,11 @@ pub struct SseStream {
     registration: Option<Registration>,
     connection_id: String,
     retry_ms: u64,
+    /// When the grant expires (see [`Grant::with_expiry`]); boxed, as few
+    /// grants expire and every idle subscriber pays for inline room.
+    expiry: Option<Box<ExpiryTimer>>,
+    /// The subscriber's place under the hub's caps, given back on drop.
+    _admission: Option<Admission>,
 }
 
 impl fmt::Debug for SseStream {
@@ -112,7 +125,11 @@ impl fmt::Debug for SseStream {
 }
 
 impl SseStream {
-    pub(crate) fn new(inner: Arc<Inner>, options: SseOptions) -> Self {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        options: SseOptions,
+        admission: Option<Admission>,
+    ) -> Self {
         let log = &inner.log.log;
         let start = log.start(options.last_event_id.as_deref());
         let n = inner.connections.fetch_add(1, Relaxed);
@@ -138,7 +155,15 @@ impl SseStream {
             .max_connection_lifetime
             .map(|d| tokio::time::Instant::now() + d);
         tracing::debug!(connection_id = %connection_id, reset = ?start.reset.map(ResetReason::as_str), "sse subscriber connected");
+        let expiry = options.grant.expires_at().map(|at| {
+            Box::new(ExpiryTimer {
+                at: tokio::time::Instant::from_std(at),
+                timer: None,
+            })
+        });
         SseStream {
+            expiry,
+            _admission: admission,
             heartbeat: log.heartbeat_generation(),
             cursor: start.cursor,
             live_from: start.head,
@@ -173,6 +198,37 @@ impl SseStream {
         self.inner.metrics.resets.fetch_add(1, Relaxed);
         self.inner.metrics.cut_off.fetch_add(1, Relaxed);
         tracing::debug!(connection_id = %self.connection_id, "sse subscriber fell behind; cut off with a reset");
+    }
+
+    /// Whether the grant has expired; arms the expiry timer otherwise.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(expiry) = &mut self.expiry else {
+            return false;
+        };
+        let at = expiry.at;
+        if tokio::time::Instant::now() >= at {
+            return true;
+        }
+        if expiry.timer.is_none() && tokio::runtime::Handle::try_current().is_err() {
+            // Polled outside Tokio: checked again at the next poll.
+            return false;
+        }
+        let timer = expiry
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        std::future::Future::poll(timer.as_mut(), cx).is_ready()
+    }
+
+    /// The grant expired: drop what is not yet written (the subscriber may
+    /// no longer see it), send the `expired` reset and end.
+    fn expire(&mut self) {
+        self.expiry = None;
+        self.pending.clear();
+        self.pending
+            .push_back(sse::reset_frame(ResetReason::Expired, None));
+        self.state = State::Ending;
+        self.inner.metrics.resets.fetch_add(1, Relaxed);
+        tracing::debug!(connection_id = %self.connection_id, "sse subscriber's grant expired; ended with a reset");
     }
 
     /// Pop the next chunk: the first pending frame, or several concatenated.
@@ -223,6 +279,9 @@ impl SseStream {
     /// one, `Ready(false)` when the stream has ended, `Pending` (waker
     /// registered) when there is nothing to send yet.
     pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        if self.state == State::Open && self.poll_expired(cx) {
+            self.expire();
+        }
         let mut reads = 0;
         loop {
             if !self.pending.is_empty() {

@@ -21,6 +21,7 @@
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -28,7 +29,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING, UPGRADE};
-use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
+use http::{HeaderName, HeaderValue, Method, Request, Response, Uri, Version};
 use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -38,7 +39,9 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::StallTimeout;
-use crate::http::{BodyParts, HubService, StreamShutdown};
+use crate::http::{
+    BodyParts, ClientAddr, HubService, ResponseBody, ResponseFuture, StreamShutdown,
+};
 use crate::hub::SseStream;
 
 /// Longest request head read here; a longer one goes to hyper (which has
@@ -77,10 +80,12 @@ type Io = StallTimeout<TcpStream>;
 pub(super) async fn connection(
     shared: Arc<Shared>,
     mut io: Io,
+    peer: SocketAddr,
     watcher: Watcher,
     mut stop: watch::Receiver<()>,
 ) -> Result<(), BoxError> {
     let body_limit = shared.service.hub().config().body_limit();
+    let body_timeout = shared.service.hub().config().body_read_timeout();
     // What was read and not yet used: the start of the next request.
     let mut buf: Vec<u8> = Vec::new();
     let mut first = true;
@@ -98,7 +103,12 @@ pub(super) async fn connection(
         let parsed = match head {
             Head::Closed => return Ok(()),
             Head::Other => {
-                return hand_over(&shared, io, watcher, Bytes::from(buf)).await;
+                return hand_over(&shared, io, peer, watcher, Bytes::from(buf)).await;
+            }
+            Head::Malformed(code, message) => {
+                tracing::debug!(error = code, %message, "continuum: bad request head; answering 400 and closing");
+                let res = crate::http::bad_head_response(code, message);
+                return Box::pin(respond_and_close(&mut io, res)).await;
             }
             Head::Request(parsed) => parsed,
         };
@@ -108,12 +118,31 @@ pub(super) async fn connection(
             body_len,
             close,
         } = *parsed;
-        // The body, when one was declared.
+        request.extensions_mut().insert(ClientAddr(peer));
+        // The body, when one was declared, within the body read timeout.
         let total = len + body_len;
-        while buf.len() < total {
-            buf.reserve(total - buf.len());
-            if tokio::io::AsyncReadExt::read_buf(&mut io, &mut buf).await? == 0 {
-                return Ok(());
+        if buf.len() < total {
+            let read_body = async {
+                while buf.len() < total {
+                    buf.reserve(total - buf.len());
+                    if tokio::io::AsyncReadExt::read_buf(&mut io, &mut buf).await? == 0 {
+                        return Ok::<bool, io::Error>(false);
+                    }
+                }
+                Ok(true)
+            };
+            // Boxed: an idle subscriber's task should not reserve room for
+            // a body read it will never do.
+            match Box::pin(tokio::time::timeout(body_timeout, read_body)).await {
+                Ok(Ok(true)) => {}
+                // The client closed mid-body: nobody to answer.
+                Ok(Ok(false)) => return Ok(()),
+                Ok(Err(err)) => return Err(err.into()),
+                Err(_elapsed) => {
+                    tracing::debug!(timeout = ?body_timeout, "continuum: request body not received in time; answering 408 and closing");
+                    let res = crate::http::body_timeout_response(shared.service.hub());
+                    return Box::pin(respond_and_close(&mut io, res)).await;
+                }
             }
         }
         if body_len > 0 {
@@ -169,20 +198,60 @@ pub(super) async fn connection(
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Write a complete (non-streaming) response with `connection: close`, then
+/// close the connection.
+async fn respond_and_close(io: &mut Io, res: Response<ResponseBody>) -> Result<(), BoxError> {
+    let (parts, body) = res.into_parts();
+    let data = match body.into_parts() {
+        BodyParts::Full(data) => data.unwrap_or_default(),
+        BodyParts::Stream(..) => Bytes::new(),
+    };
+    let mut out = encode_head(&parts, Some(data.len()), true);
+    out.extend_from_slice(&data);
+    io.write_all(&out).await?;
+    io.shutdown().await.map_err(Into::into)
+}
+
+/// The service for hyper's part of a connection: the same service, told
+/// the connection's peer address.
+#[derive(Clone)]
+struct WithPeer {
+    service: HubService,
+    peer: ClientAddr,
+}
+
+impl<B> hyper::service::Service<Request<B>> for WithPeer
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, mut req: Request<B>) -> ResponseFuture {
+        req.extensions_mut().insert(self.peer);
+        hyper::service::Service::call(&self.service, req)
+    }
+}
+
 /// The rest of the connection goes to hyper, `prefix` first. Boxed: hyper's
 /// connection state is large, and a subscription's task should not reserve
 /// room for it.
 async fn hand_over(
     shared: &Shared,
     io: Io,
+    peer: SocketAddr,
     watcher: Watcher,
     prefix: Bytes,
 ) -> Result<(), BoxError> {
     let io = TokioIo::new(Rewind { prefix, inner: io });
-    let conn = shared
-        .builder
-        .serve_connection(io, shared.service.clone())
-        .into_owned();
+    let service = WithPeer {
+        service: shared.service.clone(),
+        peer: ClientAddr(peer),
+    };
+    let conn = shared.builder.serve_connection(io, service).into_owned();
     Box::pin(watcher.watch(conn)).await
 }
 
@@ -202,6 +271,9 @@ enum Head {
     Closed,
     /// For hyper, with the bytes read so far (left in the buffer).
     Other,
+    /// Not a request head, or one that never ended: answered `400` here
+    /// (the error code and why) and closed.
+    Malformed(&'static str, String),
     Request(Box<Parsed>),
 }
 
@@ -227,6 +299,12 @@ async fn read_head(
             match parse(buf, body_limit) {
                 Parse::Partial => {}
                 Parse::Other => return Ok(Head::Other),
+                Parse::Malformed(why) => {
+                    return Ok(Head::Malformed(
+                        "malformed_request",
+                        format!("the request head is not HTTP/1.1: {why}"),
+                    ))
+                }
                 Parse::Request(parsed) => return Ok(Head::Request(parsed)),
             }
         }
@@ -242,15 +320,14 @@ async fn read_head(
             _ = stop.changed() => return Ok(Head::Closed),
             () = tokio::time::sleep_until(deadline) => {
                 tracing::debug!("continuum: request head not received in time; closing");
-                return Ok(Head::Closed);
+                return Ok(unfinished(buf, format!("no blank line ended the request head within {} ms", timeout.as_millis())));
             }
         };
         if read == 0 {
-            return Ok(if buf.is_empty() {
-                Head::Closed
-            } else {
-                Head::Other
-            });
+            return Ok(unfinished(
+                buf,
+                "the connection was closed before a blank line ended the request head".to_owned(),
+            ));
         }
         if was_empty && !first {
             deadline = tokio::time::Instant::now() + timeout;
@@ -258,9 +335,46 @@ async fn read_head(
     }
 }
 
+/// What to do with a head that never ended: nothing was sent, close; the
+/// start of an HTTP/2 preface, close (an HTTP/1.1 answer would be noise to
+/// an HTTP/2 client); anything else is answered `400`, so a client with a
+/// broken head learns why instead of seeing the connection drop.
+fn unfinished(buf: &[u8], why: String) -> Head {
+    if buf.iter().all(|b| b.is_ascii_whitespace()) || H2_PREFACE.starts_with(buf) {
+        Head::Closed
+    } else {
+        Head::Malformed("incomplete_request", why)
+    }
+}
+
+/// [`parse`] for the fuzz targets (`crate::__fuzz`).
+pub(crate) fn fuzz_parse_head(buf: &[u8], body_limit: usize) -> crate::__fuzz::Head {
+    use crate::__fuzz::Head as F;
+    match parse(buf, body_limit) {
+        Parse::Partial => F::Partial,
+        Parse::Other => F::Hyper,
+        Parse::Malformed(_) => F::Malformed,
+        Parse::Request(p) => F::Request {
+            method: p.request.method().to_string(),
+            uri: p.request.uri().to_string(),
+            len: p.len,
+            body_len: p.body_len,
+            close: p.close,
+            headers: p.request.headers().len(),
+        },
+    }
+}
+
+/// [`unfinished`] for the fuzz targets.
+pub(crate) fn fuzz_unfinished_is_answered(buf: &[u8]) -> bool {
+    matches!(unfinished(buf, String::new()), Head::Malformed(..))
+}
+
 enum Parse {
     Partial,
     Other,
+    /// Not an HTTP/1.x request head (httparse's reason).
+    Malformed(httparse::Error),
     Request(Box<Parsed>),
 }
 
@@ -283,7 +397,10 @@ fn parse(buf: &[u8], body_limit: usize) -> Parse {
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Parse::Partial,
-        Err(_) => return Parse::Other,
+        // More headers than parsed here: hyper reads up to 100.
+        Err(httparse::Error::TooManyHeaders) => return Parse::Other,
+        Err(_) if buf.starts_with(H2_PREFACE) => return Parse::Other,
+        Err(why) => return Parse::Malformed(why),
     };
     let method = match req.method {
         Some("GET") => Method::GET,
@@ -296,6 +413,14 @@ fn parse(buf: &[u8], body_limit: usize) -> Parse {
     let Some(Ok(uri)) = req.path.map(Uri::try_from) else {
         return Parse::Other;
     };
+    // A GET or POST names a path (`/api/events`) or, from a proxy, an
+    // absolute URL (`*` is left to routing: no such route, `404`); `Uri`
+    // also takes an authority (`example.com:80`, for CONNECT) or any bare
+    // word, which would be routed as if it were `/`.
+    // (Found by fuzzing: `GET s=ai.task.*&x=1 HTTP/1.1`.)
+    if !(req.path.is_some_and(|p| p.starts_with('/') || p == "*") || uri.scheme().is_some()) {
+        return Parse::Malformed(httparse::Error::Token);
+    }
     let mut request = Request::new(Full::default());
     *request.method_mut() = method.clone();
     *request.uri_mut() = uri;
@@ -590,7 +715,16 @@ mod tests {
             Parse::Request(p) => p,
             Parse::Partial => panic!("partial: {head}"),
             Parse::Other => panic!("other: {head}"),
+            Parse::Malformed(why) => panic!("malformed ({why}): {head}"),
         }
+    }
+
+    #[test]
+    fn an_absolute_url_from_a_proxy_is_answered_here() {
+        let p = get(
+            "GET http://example.com/api/events?types=a.* HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        );
+        assert_eq!(p.request.uri().path(), "/api/events");
     }
 
     #[test]
@@ -626,7 +760,6 @@ mod tests {
             "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
             "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
             "GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
-            "G\x01T / HTTP/1.1\r\n\r\n",
         ] {
             assert!(
                 matches!(parse(head.as_bytes(), 1024), Parse::Other),
@@ -640,6 +773,41 @@ mod tests {
     }
 
     #[test]
+    fn a_head_that_is_not_http_is_refused_here() {
+        for head in [
+            "G\x01T / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost x\r\n\r\n",
+            "GET /a b HTTP/1.1\r\n\r\n",
+            "GET / HTTP/9.1\r\n\r\n",
+            "hello\r\n\r\n",
+            // Fuzz finding (h1_head): a request target that is not a path.
+            "GET s=ai.task.*&last0ventId=abc HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET example.com:80 HTTP/1.1\r\n\r\n",
+            "POST s HTTP/1.1\r\ncontent-length: 0\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse(head.as_bytes(), 1024), Parse::Malformed(_)),
+                "{head:?}"
+            );
+        }
+        // More headers than parsed here: hyper's (it reads up to 100).
+        let many: String = (0..60).map(|i| format!("X-{i}: y\r\n")).collect();
+        let head = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        assert!(matches!(parse(head.as_bytes(), 1024), Parse::Other));
+        // A head that never ended: answered unless it is nothing or an HTTP/2 start.
+        assert!(matches!(unfinished(b"", String::new()), Head::Closed));
+        assert!(matches!(unfinished(b"\r\n", String::new()), Head::Closed));
+        assert!(matches!(
+            unfinished(b"PRI * HTTP/2", String::new()),
+            Head::Closed
+        ));
+        assert!(matches!(
+            unfinished(b"GET / HTTP/1.1\r\nHost: x\r\n", String::new()),
+            Head::Malformed("incomplete_request", _)
+        ));
+    }
+
+    #[test]
     fn a_partial_http2_preface_is_read_here_until_whole() {
         for cut in 1..H2_PREFACE.len() {
             assert!(
@@ -648,7 +816,10 @@ mod tests {
             );
         }
         assert!(matches!(parse(H2_PREFACE, 1024), Parse::Other));
-        assert!(matches!(parse(b"PRI * HTTP/2.0\r\nX", 1024), Parse::Other));
+        assert!(matches!(
+            parse(b"PRI * HTTP/2.0\r\nX", 1024),
+            Parse::Malformed(_)
+        ));
     }
 
     /// What an idle subscriber's task holds inline (its future); measured
@@ -667,7 +838,8 @@ mod tests {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let (_stop, stopped) = watch::channel(());
         let io = StallTimeout::new(stream, Duration::from_secs(1));
-        let fut = connection(shared, io, graceful.watcher(), stopped);
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let fut = connection(shared, io, peer, graceful.watcher(), stopped);
         let size = size_of_val(&fut);
         println!("connection future: {size} bytes");
         assert!(size <= 2048, "{size} bytes");
