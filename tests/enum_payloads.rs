@@ -10,12 +10,22 @@ use continuum_runtime::typescript::typescript;
 use continuum_runtime::Issue;
 use serde_json::{json, Value};
 
+/// Who runs a job.
+#[derive(Payload, Debug, Clone, PartialEq)]
+pub struct Runner {
+    /// Its name.
+    #[event(length(min = 1))]
+    pub runner_name: String,
+}
+
 /// Where a job is.
 #[derive(Payload, Debug, Clone, PartialEq)]
 #[serde(tag = "kind")]
 pub enum Stage {
     /// Waiting.
     Queued,
+    /// Running: a newtype variant, its struct's fields beside the tag.
+    Running(Runner),
     /// Gave up.
     Failed {
         /// Why.
@@ -146,7 +156,7 @@ fn an_unknown_variant_is_one_issue_naming_every_allowed_one() {
     assert_eq!(found(&got), [("stage.kind", "type")]);
     assert_eq!(
         got[0].message,
-        r#"unknown variant "exploded"; expected one of "queued", "failed""#
+        r#"unknown variant "exploded"; expected one of "queued", "running", "failed""#
     );
 
     let got = issues(&with("outcome", json!({ "scor": 1 })));
@@ -166,7 +176,41 @@ fn an_unknown_variant_is_one_issue_naming_every_allowed_one() {
 
     let got = issues(&with("stage", json!({ "reason": "x" })));
     assert_eq!(found(&got), [("stage.kind", "required")]);
-    assert!(got[0].message.contains(r#""queued", "failed""#));
+    assert!(got[0].message.contains(r#""queued", "running", "failed""#));
+}
+
+#[test]
+fn an_internally_tagged_newtype_carries_its_fields_beside_the_tag() {
+    let payload = with("stage", json!({ "kind": "running", "runnerName": "r1" }));
+    let ev = decode_event::<StageChanged>(&payload.to_string()).unwrap();
+    assert_eq!(
+        ev.stage,
+        Stage::Running(Runner {
+            runner_name: "r1".into()
+        })
+    );
+    assert_eq!(
+        serde_json::to_value(&ev).unwrap()["stage"],
+        json!({ "kind": "running", "runnerName": "r1" })
+    );
+    let got = issues(&with(
+        "stage",
+        json!({ "kind": "running", "runnerName": "", "x": 1 }),
+    ));
+    assert_eq!(
+        found(&got),
+        [("stage.runnerName", "length"), ("stage.x", "unknown_field")]
+    );
+    let ev = StageChanged {
+        stage: Stage::Running(Runner {
+            runner_name: String::new(),
+        }),
+        ..ev
+    };
+    assert_eq!(
+        found(&ev.validate().unwrap_err().into_issues()),
+        [("stage.runnerName", "length")]
+    );
 }
 
 #[test]
@@ -198,7 +242,7 @@ fn a_known_variant_is_walked_with_every_issue_beside_the_others() {
 fn typescript_gets_a_discriminated_union_per_representation() {
     let ts = typescript([StageChanged::schema()]);
     assert!(
-        ts.contains("export type Stage =\n  | { kind: \"queued\" }\n  | { kind: \"failed\"; reason: string; retryInSecs?: number | null };"),
+        ts.contains("export type Stage =\n  | { kind: \"queued\" }\n  | { kind: \"running\" } & Runner\n  | { kind: \"failed\"; reason: string; retryInSecs?: number | null };"),
         "{ts}"
     );
     assert!(

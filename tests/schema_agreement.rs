@@ -361,12 +361,22 @@ pub enum External {
     },
 }
 
+/// What an internally tagged newtype variant carries.
+#[derive(Payload, Debug)]
+pub struct Started {
+    /// Which worker.
+    #[event(length(min = 1))]
+    pub worker_id: String,
+}
+
 /// Internally tagged, renamed.
 #[derive(Payload, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Internal {
     /// Nothing to say.
     Queued,
+    /// A newtype variant: the struct's fields beside the tag.
+    Started(Started),
     /// A struct variant with its own renames.
     #[serde(rename_all = "snake_case")]
     TimedOut {
@@ -472,6 +482,19 @@ fn json_schema_agrees_on_every_enum_representation() {
         (e("int", json!({ "kind": 1 })), false),
         (e("int", json!({ "after_secs": 1 })), false),
         (e("int", json!("queued")), false),
+        (
+            e("int", json!({ "kind": "started", "workerId": "w" })),
+            true,
+        ),
+        (
+            e("int", json!({ "kind": "started", "workerId": "" })),
+            false,
+        ),
+        (e("int", json!({ "kind": "started" })), false),
+        (
+            e("int", json!({ "kind": "started", "workerId": "w", "x": 1 })),
+            false,
+        ),
         // serde reads only the tag of a unit variant.
         (e("int", json!({ "kind": "queued", "x": 1 })), true),
         // Adjacent.

@@ -459,6 +459,8 @@ pub(crate) fn payload(m: &Model) -> TokenStream {
                         #p::TypeSchema::Struct(&__CONTINUUM_SHAPE)
                     }
                 }
+                #[automatically_derived]
+                impl #p::Struct for #ident {}
             }
         }
         Shape::Tagged(t) => crate::tagged::payload(m, t),
@@ -692,6 +694,12 @@ pub(crate) fn stubs(m: &Model, event: bool) -> TokenStream {
             }
         }
     };
+    if matches!(m.shape, Shape::Named(_)) {
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #p::Struct for #ident {}
+        });
+    }
     if event {
         out.extend(quote! {
             static __CONTINUUM_EVENT: #p::EventSchema = #p::EventSchema { name: "", payload: ::core::option::Option::None, docs: "" };

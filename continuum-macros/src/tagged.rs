@@ -3,10 +3,11 @@
 //! static `TaggedSchema`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use crate::expand::{
-    field_check, field_constraints, field_patterns, lit, payload_fn, private, struct_schema,
+    field_check, field_constraints, field_patterns, lit, payload_fn, payload_span, private,
+    struct_schema,
 };
 use crate::model::{Field, Model, Repr, Tagged, VariantKind};
 
@@ -99,9 +100,34 @@ pub(crate) fn payload(m: &Model, t: &Tagged) -> TokenStream {
             quote!(#p::EnumRepr::Adjacent { tag: #tag, content: #content })
         }
     };
+    // Internally tagged, a newtype variant's value takes the tag beside its
+    // own fields: serde can do that for a struct only.
+    let mergeable: Vec<TokenStream> = match &t.repr {
+        Repr::Internal(_) => t
+            .variants
+            .iter()
+            .filter_map(|v| match &v.kind {
+                VariantKind::Newtype(f) => {
+                    let span = payload_span(&f.ty);
+                    let ty = &f.ty;
+                    Some(quote_spanned!(span=> #p::assert_struct::<#ty>();))
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mergeable = (!mergeable.is_empty()).then(|| {
+        quote! {
+            const _: fn() = || {
+                #(#mergeable)*
+            };
+        }
+    });
     let (rust_name, docs, deny) = (lit(&ident.to_string()), lit(&m.docs), m.deny_unknown_fields);
     quote! {
         #patterns
+        #mergeable
         static __CONTINUUM_SHAPE: #p::TaggedSchema = #p::TaggedSchema {
             rust_name: #rust_name,
             docs: #docs,

@@ -62,14 +62,8 @@ pub(crate) fn build(
                 VariantKind::Struct(model::named_fields(cx, &named.named, fields_rule, false))
             }
             Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => {
-                if let Repr::Internal(tag) = &repr {
-                    cx.error_tokens(
-                        unnamed,
-                        format!("variant `{raw}` of an enum with `#[serde(tag = \"{tag}\")]` cannot carry an unnamed value: serde merges the tag into the value, which only works for objects; use a struct variant `{raw} {{ … }}`, or add `content = \"…\"` beside `tag`"),
-                    );
-                    ok = false;
-                    continue;
-                }
+                // Internally tagged, serde merges the tag into the value,
+                // so it must be a struct: checked by a trait bound (tagged.rs).
                 match model::field(cx, &unnamed.unnamed[0], None, String::new(), false) {
                     Some(field) => VariantKind::Newtype(Box::new(field)),
                     None => VariantKind::Unit,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::constraints::check_json;
 use crate::decode::{walk, walk_struct, wrong_type};
-use crate::schema::{EnumRepr, TaggedSchema, VariantKind, VariantSchema};
+use crate::schema::{EnumRepr, TaggedSchema, TypeSchema, VariantKind, VariantSchema};
 use crate::validate::{Checker, IssueCode};
 
 pub(crate) fn walk_tagged(
@@ -26,9 +26,16 @@ pub(crate) fn walk_tagged(
                 return;
             };
             // A unit variant's other fields are ignored by serde; a newtype
-            // variant is refused at compile time (its content could be anything).
-            if let VariantKind::Struct(s) = variant.kind {
-                walk_struct(s, map, cx, constraints, Some(tag));
+            // variant's value is a struct (checked at compile time) whose
+            // fields sit beside the tag.
+            match variant.kind {
+                VariantKind::Unit => {}
+                VariantKind::Struct(s) => walk_struct(s, map, cx, constraints, Some(tag)),
+                VariantKind::Newtype { ty, .. } => {
+                    if let TypeSchema::Struct(s) = ty() {
+                        walk_struct(s, map, cx, constraints, Some(tag));
+                    }
+                }
             }
         }
         EnumRepr::Adjacent { tag, content } => {

@@ -146,10 +146,11 @@
 //! );
 //! ```
 //!
-//! A tuple variant with several fields, a newtype variant in an internally
-//! tagged enum (serde merges the tag into the value, so it must be an
-//! object), `#[serde(untagged)]` and `#[event(…)]` on a variant itself are
-//! compile errors at the offending token:
+//! Internally tagged, a newtype variant carries a struct with named fields
+//! (serde writes the tag beside them). A tuple variant with several fields,
+//! an internally tagged newtype variant of anything else, `#[serde(untagged)]`
+//! and `#[event(…)]` on a variant itself are compile errors at the offending
+//! token:
 //!
 //! ```compile_fail
 //! use continuum_runtime::prelude::*;

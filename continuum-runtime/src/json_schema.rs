@@ -282,7 +282,16 @@ impl Builder {
             (EnumRepr::Internal { tag }, VariantKind::Unit) => {
                 json!({ "type": "object", "properties": { tag: name }, "required": [tag] })
             }
-            (EnumRepr::Internal { tag }, VariantKind::Struct(s)) => {
+            (EnumRepr::Internal { tag }, kind) => {
+                // A newtype variant carries a struct (checked at compile time).
+                let s = match kind {
+                    VariantKind::Struct(s) => s,
+                    VariantKind::Newtype { ty, .. } => match ty() {
+                        TypeSchema::Struct(s) => s,
+                        _ => return json!(false),
+                    },
+                    VariantKind::Unit => return json!(false),
+                };
                 let mut body = self.struct_body(s);
                 if let Some(props) = body["properties"].as_object_mut() {
                     props.insert(tag.into(), name);
@@ -293,8 +302,6 @@ impl Builder {
                 }
                 body
             }
-            // Refused at compile time: its content could be anything.
-            (EnumRepr::Internal { .. }, VariantKind::Newtype { .. }) => json!(false),
             (EnumRepr::Adjacent { tag, content }, VariantKind::Unit) => deny(
                 json!({ "type": "object", "properties": { tag: name, content: { "type": "null" } }, "required": [tag] }),
                 t.deny_unknown_fields,

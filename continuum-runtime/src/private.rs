@@ -36,3 +36,19 @@ pub fn decode<E: Event>(
 ) -> Result<std::sync::Arc<dyn crate::DynEvent>, crate::ValidationErrors> {
     crate::decode::decode_dyn::<E>(json)
 }
+
+/// A struct with named fields (derived `Payload`), or a `Box` of one: what
+/// an internally tagged enum's newtype variant may carry, since serde writes
+/// the tag beside the value's own fields.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the value of a newtype variant in an internally tagged enum",
+    label = "serde can put the tag beside the fields of a struct only, not in a `{Self}`",
+    note = "use a struct variant `Name {{ value: {Self} }}`, or add `content = \"…\"` beside `tag` (adjacently tagged)"
+)]
+pub trait Struct {}
+
+impl<T: Struct> Struct for Box<T> {}
+impl<T: Struct> Struct for std::sync::Arc<T> {}
+
+/// A compile-time check that `T` is a [`Struct`].
+pub const fn assert_struct<T: Struct + ?Sized>() {}

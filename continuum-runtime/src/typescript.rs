@@ -287,6 +287,10 @@ impl Writer {
                     members.extend(self.members(s));
                     format!("{{ {} }}", members.join("; "))
                 }
+                // The value's fields beside the tag.
+                (EnumRepr::Internal { tag: key }, VariantKind::Newtype { ty, .. }) => {
+                    format!("{{ {}: {tag} }} & {}", property(key), self.ty(ty()))
+                }
                 (EnumRepr::Internal { tag: key }, _) => format!("{{ {}: {tag} }}", property(key)),
                 (EnumRepr::Adjacent { tag: key, .. }, VariantKind::Unit) => {
                     format!("{{ {}: {tag} }}", property(key))

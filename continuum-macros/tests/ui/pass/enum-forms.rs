@@ -16,11 +16,18 @@ pub enum External {
     },
 }
 
+#[derive(Payload, Debug, Clone, PartialEq)]
+pub struct Started {
+    #[event(length(min = 1))]
+    pub worker_id: String,
+}
+
 /// Internally tagged, with renames on the enum and on one variant.
 #[derive(Payload, Debug, Clone, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Internal {
     Queued,
+    Started(Box<Started>),
     #[serde(rename_all = "snake_case")]
     TimedOut {
         #[event(range(min = 1))]
@@ -68,10 +75,14 @@ fn main() {
         internal: Internal::TimedOut { after_secs: 0 },
         adjacent: Adjacent::Progress(101),
         light: Light::On,
-        history: vec![Internal::Queued, Internal::Failed { reason: String::new() }],
+        history: vec![
+            Internal::Queued,
+            Internal::Failed { reason: String::new() },
+            Internal::Started(Box::new(Started { worker_id: String::new() })),
+        ],
     };
     let paths: Vec<String> = ev.validate().unwrap_err().into_issues().into_iter().map(|i| i.path).collect();
-    assert_eq!(paths, ["external.failed.reason", "internal.after_secs", "adjacent.c", "history[1].reason"]);
+    assert_eq!(paths, ["external.failed.reason", "internal.after_secs", "adjacent.c", "history[1].reason", "history[2].workerId"]);
 
     assert_eq!(
         serde_json::to_value(&ev).unwrap(),
@@ -81,7 +92,11 @@ fn main() {
             "internal": { "kind": "timed_out", "after_secs": 0 },
             "adjacent": { "t": "progress", "c": 101 },
             "light": { "state": "on" },
-            "history": [{ "kind": "queued" }, { "kind": "failed", "reason": "" }],
+            "history": [
+                { "kind": "queued" },
+                { "kind": "failed", "reason": "" },
+                { "kind": "started", "workerId": "" },
+            ],
         })
     );
     let ok = StageChanged {
