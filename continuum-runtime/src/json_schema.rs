@@ -49,7 +49,10 @@
 //! assert_eq!(schema["properties"]["tags"]["uniqueItems"], true);
 //! ```
 //!
-//! What it cannot say: `custom = …` checks (recorded as a `$comment`);
+//! What it cannot say: that the server also takes the other spellings the
+//! feature types' own parsers take (a UUID without hyphens or in braces, a
+//! `chrono` date-time with a space for the `T`), which the `format`s refuse;
+//! `custom = …` checks (recorded as a `$comment`);
 //! `pattern`s are written for the Rust `regex` crate, whose syntax is close to
 //! but not identical with ECMA-262 (character classes and anchors agree); and
 //! for an `f32` field, a number within `f32` rounding of a `range` bound, which
