@@ -22,7 +22,7 @@ use continuum_runtime::Hub;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use support::{ci, find, open_browser, start_driver, wait_for};
+use support::{browser, open_browser, start_driver, wait_for};
 
 async fn post(addr: SocketAddr, body: Value) -> reqwest::StatusCode {
     reqwest::Client::new()
@@ -48,19 +48,7 @@ fn task_state(task: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_page_shows_live_events_and_survives_a_restart() {
-    let chromium = find(
-        "chromium",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
-    let chromedriver = find("chromedriver", &["/usr/bin/chromedriver"]);
-    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
-        assert!(!ci(), "CI=true but chromium/chromedriver are missing: install them with `apt-get install chromium chromium-driver`");
-        eprintln!(
-            "\n!!!!!!!! SKIPPED the real-browser test: chromium and/or chromedriver not found."
-        );
-        eprintln!(
-            "!!!!!!!! Install them with `apt-get install chromium chromium-driver` to run it.\n"
-        );
+    let Some((chromium, chromedriver)) = browser("the real-browser test") else {
         return;
     };
 

@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
-use support::{ci, find, open_browser, start_driver, WAIT};
+use support::{browser, ci, find, open_browser, start_driver, WAIT};
 
 fn package_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/typescript")
@@ -511,17 +511,7 @@ fn has_task(v: &Value, task: &str, stage: &str, progress: u8) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn react_hook_in_chromium_against_the_real_server() {
-    let chromium = find(
-        "chromium",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
-    let chromedriver = find("chromedriver", &["/usr/bin/chromedriver"]);
-    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
-        assert!(!ci(), "CI=true but chromium/chromedriver are missing: install them with `apt-get install chromium chromium-driver`");
-        eprintln!("\n!!!!!!!! SKIPPED the React hook browser test: chromium and/or chromedriver not found.");
-        eprintln!(
-            "!!!!!!!! Install them with `apt-get install chromium chromium-driver` to run it.\n"
-        );
+    let Some((chromium, chromedriver)) = browser("the React hook browser test") else {
         return;
     };
     if npm(&["run", "bundle:hook-test"], vec![]).await.is_none() {

@@ -587,6 +587,29 @@ const UNSUPPORTED_CONTAINER: &[&str] = &[
     "remote",
 ];
 
+/// A `rename_all`-style rule: `None` when absent or unknown (the unknown
+/// one is reported, with the nearest known rule).
+fn rename_rule(
+    cx: &Ctxt,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    key: &str,
+) -> syn::Result<Option<RenameRule>> {
+    let Some((name, span)) = one_name(cx, meta, key)? else {
+        return Ok(None);
+    };
+    let rule = RenameRule::from_str(&name);
+    if rule.is_none() {
+        cx.error(
+            span,
+            format!(
+                "unknown `{key}` rule `{name}`{}",
+                did_you_mean(&name, RULE_NAMES)
+            ),
+        );
+    }
+    Ok(rule)
+}
+
 pub(crate) fn serde_container(cx: &Ctxt, attrs: &[Attribute]) -> SerdeContainer {
     let mut out = SerdeContainer::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
@@ -596,11 +619,8 @@ pub(crate) fn serde_container(cx: &Ctxt, attrs: &[Attribute]) -> SerdeContainer 
             match key.as_str() {
                 "rename_all" => {
                     out.has_rename_all = true;
-                    if let Some((name, span)) = one_name(cx, &meta, "rename_all")? {
-                        match RenameRule::from_str(&name) {
-                            Some(rule) => out.rename_all = Some(rule),
-                            None => cx.error(span, format!("unknown `rename_all` rule `{name}`{}", did_you_mean(&name, RULE_NAMES))),
-                        }
+                    if let Some(rule) = rename_rule(cx, &meta, "rename_all")? {
+                        out.rename_all = Some(rule);
                     }
                 }
                 "deny_unknown_fields" => out.deny_unknown_fields = true,
@@ -611,11 +631,8 @@ pub(crate) fn serde_container(cx: &Ctxt, attrs: &[Attribute]) -> SerdeContainer 
                 "tag" => out.tag = Some(meta.value()?.parse()?),
                 "content" => out.content = Some(meta.value()?.parse()?),
                 "rename_all_fields" => {
-                    if let Some((name, span)) = one_name(cx, &meta, "rename_all_fields")? {
-                        match RenameRule::from_str(&name) {
-                            Some(rule) => out.rename_all_fields = Some(rule),
-                            None => cx.error(span, format!("unknown `rename_all_fields` rule `{name}`{}", did_you_mean(&name, RULE_NAMES))),
-                        }
+                    if let Some(rule) = rename_rule(cx, &meta, "rename_all_fields")? {
+                        out.rename_all_fields = Some(rule);
                     }
                 }
                 k if UNSUPPORTED_CONTAINER.contains(&k) => {
@@ -642,11 +659,8 @@ pub(crate) fn serde_field(cx: &Ctxt, attrs: &[Attribute]) -> SerdeField {
                 "rename" => out.rename = one_name(cx, &meta, "rename")?.map(|(n, _)| n),
                 "rename_all" => {
                     out.has_rename_all = true;
-                    if let Some((name, span)) = one_name(cx, &meta, "rename_all")? {
-                        match RenameRule::from_str(&name) {
-                            Some(rule) => out.rename_all = Some(rule),
-                            None => cx.error(span, format!("unknown `rename_all` rule `{name}`{}", did_you_mean(&name, RULE_NAMES))),
-                        }
+                    if let Some(rule) = rename_rule(cx, &meta, "rename_all")? {
+                        out.rename_all = Some(rule);
                     }
                 }
                 "skip" | "skip_deserializing" => out.skip = true,

@@ -21,6 +21,25 @@ pub fn find(program: &str, candidates: &[&str]) -> Option<PathBuf> {
 }
 
 /// Whether this is CI (`CI=true` or `CI=1`): a missing program fails instead of skipping.
+/// Debian's chromium and chromedriver, or `None` after a loud SKIPPED line
+/// naming `test` (outside CI); under `CI=true` a missing browser fails.
+pub fn browser(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let chromium = find(
+        "chromium",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    );
+    let chromedriver = find("chromedriver", &["/usr/bin/chromedriver"]);
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        assert!(!ci(), "CI=true but chromium/chromedriver are missing: install them with `apt-get install chromium chromium-driver`");
+        eprintln!("\n!!!!!!!! SKIPPED {test}: chromium and/or chromedriver not found.");
+        eprintln!(
+            "!!!!!!!! Install them with `apt-get install chromium chromium-driver` to run it.\n"
+        );
+        return None;
+    };
+    Some((chromium, chromedriver))
+}
+
 pub fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
