@@ -61,8 +61,9 @@ fn metrics_for(scenario: &str) -> Option<&'static [&'static str]> {
             "loadgen_cpu_secs",
             "other_cpu_secs",
         ],
-        "X1" | "X2" => &[
+        "X1" | "X2" | "X3" => &[
             "deliveries_per_sec",
+            "accepted_per_sec",
             "lost",
             "resets",
             "p50_us",
