@@ -243,10 +243,15 @@ impl Shared {
 
     /// The backplane works again; logged once per change.
     pub(crate) fn set_up(&self) {
-        let was = self.state.send_replace(State::Up);
+        // Only the reader changes the state, so `was` cannot go stale here.
+        let was = *self.state.borrow();
         if was == State::Down {
+            // Before `Up` is visible: a publisher that sees `Up` must also
+            // see that its connection from before the outage is dead (the
+            // other order let one publish go out on it: a spurious 503).
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
+        self.state.send_replace(State::Up);
         if was != State::Up {
             tracing::info!(stream = %self.keys.stream, "continuum: redis backplane up");
         }
