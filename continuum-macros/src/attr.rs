@@ -521,6 +521,10 @@ pub(crate) struct SerdeContainer {
     pub(crate) content: Option<LitStr>,
     /// `rename_all_fields = "…"` (an enum's struct variants' fields).
     pub(crate) rename_all_fields: Option<RenameRule>,
+    /// A key that changes how serde reads the container beyond wire names
+    /// and unknown fields (`default`, `from`, …): generated code then leaves
+    /// reading to serde's derive.
+    pub(crate) other_de: bool,
 }
 
 /// What the user's `#[serde(…)]` on a field or variant says.
@@ -537,6 +541,10 @@ pub(crate) struct SerdeField {
     /// On a variant: `rename_all = "…"` for its fields.
     pub(crate) rename_all: Option<RenameRule>,
     pub(crate) has_rename_all: bool,
+    /// A key that changes how serde reads the field beyond its wire name
+    /// (`default`, `alias`, `with`, …): generated code then leaves reading
+    /// the struct to serde's derive.
+    pub(crate) other_de: bool,
 }
 
 /// Skip an attribute value we do not interpret (serde checks it itself).
@@ -616,6 +624,12 @@ pub(crate) fn serde_container(cx: &Ctxt, attrs: &[Attribute]) -> SerdeContainer 
         // Malformed serde attributes are serde's to report: ignore parse errors.
         let _ = attr.parse_nested_meta(|meta| {
             let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+            if !matches!(
+                key.as_str(),
+                "rename_all" | "deny_unknown_fields" | "rename" | "crate"
+            ) {
+                out.other_de = true;
+            }
             match key.as_str() {
                 "rename_all" => {
                     out.has_rename_all = true;
@@ -655,6 +669,12 @@ pub(crate) fn serde_field(cx: &Ctxt, attrs: &[Attribute]) -> SerdeField {
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
         let _ = attr.parse_nested_meta(|meta| {
             let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+            if !matches!(
+                key.as_str(),
+                "rename" | "skip_serializing_if" | "skip_serializing" | "serialize_with"
+            ) {
+                out.other_de = true;
+            }
             match key.as_str() {
                 "rename" => out.rename = one_name(cx, &meta, "rename")?.map(|(n, _)| n),
                 "rename_all" => {

@@ -499,6 +499,7 @@ pub(crate) fn event(m: &Model, name: &LitStr) -> TokenStream {
         Shape::Named(_) => quote!(::core::option::Option::Some(&__CONTINUUM_SHAPE)),
         _ => quote!(::core::option::Option::None),
     };
+    let decode = decode_fn(m);
     quote! {
         static __CONTINUUM_EVENT: #p::EventSchema = #p::EventSchema { name: #name, payload: #payload, docs: #docs };
         #[automatically_derived]
@@ -507,6 +508,7 @@ pub(crate) fn event(m: &Model, name: &LitStr) -> TokenStream {
             fn schema() -> &'static #p::EventSchema {
                 &__CONTINUUM_EVENT
             }
+            #decode
         }
         #p::inventory::submit! {
             #p::Submitted(#p::registration::<#ident>)
@@ -515,6 +517,57 @@ pub(crate) fn event(m: &Model, name: &LitStr) -> TokenStream {
     .into_iter()
     .chain(emit_helpers(&p, ident))
     .collect()
+}
+
+/// `Event::__decode` reading the fields one by one through
+/// `__private::Fields`, for a struct serde reads by wire names alone
+/// (`Model::plain_decode`); else nothing, and serde's `from_str` decodes.
+/// Per event this is one small function, where `from_str` instantiates
+/// serde_json's deserializer with the event's visitors (most of an event's
+/// debug build time, bench/compile-cost).
+fn decode_fn(m: &Model) -> TokenStream {
+    let Shape::Named(fields) = &m.shape else {
+        return TokenStream::new();
+    };
+    if !m.plain_decode {
+        return TokenStream::new();
+    }
+    let p = private(&m.krate);
+    let takes = fields.iter().enumerate().map(|(i, f)| {
+        let take = payload_fn(&p, &f.ty, "__field");
+        let via = f.via_deserialize;
+        if f.add_default {
+            quote! {
+                if __f.has(#i) {
+                    #take(&mut __f, #i, #via)
+                } else {
+                    ::core::option::Option::Some(::core::option::Option::None)
+                }
+            }
+        } else {
+            quote!(#take(&mut __f, #i, #via))
+        }
+    });
+    let vars: Vec<_> = (0..fields.len())
+        .map(|i| quote::format_ident!("__v{}", i))
+        .collect();
+    let idents = fields.iter().map(|f| &f.ident);
+    let f = if fields.is_empty() {
+        quote!(__f)
+    } else {
+        quote!(mut __f)
+    };
+    // All fields taken, then one match: a `?` per field would be more code.
+    quote! {
+        fn __decode(__json: &::core::primitive::str) -> ::core::result::Result<Self, #p::serde_json::Error> {
+            let #f = #p::Fields::parse(__json, &__CONTINUUM_SHAPE)?;
+            match (#(#takes,)*) {
+                (#(::core::option::Option::Some(#vars),)*) => ::core::result::Result::Ok(Self { #(#idents: #vars),* }),
+                #[allow(unreachable_patterns)]
+                _ => ::core::result::Result::Err(__f.error()),
+            }
+        }
+    }
 }
 
 /// `event.emit(&hub)` and `event.emit_to(channel, &hub)`, calling exactly

@@ -24,6 +24,8 @@ pub(crate) struct Field {
     /// An `Option` read through `Payload::__deserialize` needs serde's
     /// `default` to stay optional (the user wrote none).
     pub(crate) add_default: bool,
+    /// serde reads it by its wire name alone (no `default`, `alias`, `with`, …).
+    pub(crate) plain_de: bool,
 }
 
 pub(crate) enum Shape {
@@ -75,6 +77,11 @@ pub(crate) struct Model {
     pub(crate) add_rename_all: bool,
     /// Add `#[serde(deny_unknown_fields)]`.
     pub(crate) add_deny: bool,
+    /// A struct whose every field serde reads by wire name alone (none
+    /// skipped, no serde option that changes reading): generated code reads
+    /// it field by field (`Event::__decode`), with the same result as
+    /// serde's derive for less code per event.
+    pub(crate) plain_decode: bool,
 }
 
 /// Which macro is building the model, for messages.
@@ -130,10 +137,15 @@ pub(crate) fn build(
             format!("`#[serde(tag)]` on a struct is not supported on Continuum payloads: the schema could not describe the extra field; declare `{}` as a field", tag.value()),
         );
     }
+    let mut plain_decode = false;
     let shape = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => {
-                Shape::Named(named_fields(cx, &named.named, rule, serde.default))
+                let fields = named_fields(cx, &named.named, rule, serde.default);
+                plain_decode = !serde.other_de
+                    && fields.len() == named.named.len()
+                    && fields.iter().all(|f| f.plain_de);
+                Shape::Named(fields)
             }
             Fields::Unit if kind == Kind::Event => Shape::Unit,
             Fields::Unit => {
@@ -193,6 +205,7 @@ pub(crate) fn build(
         deny_unknown_fields: deny,
         add_rename_all: !serde.has_rename_all,
         add_deny: deny_by_option && !serde.deny_unknown_fields && deny_applies,
+        plain_decode,
         shape,
     })
 }
@@ -254,5 +267,6 @@ pub(crate) fn field(
         via_serialize: routed && !sf.own_serialize,
         via_deserialize,
         add_default: via_deserialize && option && !sf.default && !container_default,
+        plain_de: !sf.other_de,
     })
 }

@@ -90,7 +90,7 @@ use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
 pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
     // The fast path, taken by well-formed payloads (most ingest traffic):
     // serde straight from the text, no `serde_json::Value` built.
-    if let Ok(event) = serde_json::from_str::<E>(json) {
+    if let Ok(event) = E::__decode(json) {
         match event.validate() {
             Ok(()) => return Ok(event),
             // A `type` issue from `validate()` means serde took a value the
@@ -108,12 +108,12 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
     let normalized = shape_pass(json, E::describe())?;
     // The shape is right once normalized (`1.0` for an integer, `{}` for a unit
     // event, a repeated key): deserialize the normalized text. Through the same
-    // `from_str` as the fast path, so each event instantiates one deserializer
+    // `E::__decode` as the fast path, so each event instantiates one deserializer
     // (compile cost, bench/compile-cost), and not through `serde_path_to_error`:
     // the shape pass has already reported, with paths, every error serde could
     // find in a derived payload. What is left (e.g. a user's `deserialize_with`)
     // is reported at the payload's root.
-    let event = serde_json::from_str::<E>(&normalized).map_err(serde_error)?;
+    let event = E::__decode(&normalized).map_err(serde_error)?;
     event.validate()?;
     Ok(event)
 }

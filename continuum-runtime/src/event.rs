@@ -229,6 +229,15 @@ pub trait Payload: Serialize + DeserializeOwned {
     fn __deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         <Self as Deserialize<'de>>::deserialize(deserializer)
     }
+
+    /// Read field `i` of an event's payload (see `__private::Fields::take`).
+    /// A method of this trait so that generated code names the field's type
+    /// only as `<T as Payload>`: a type that is not a `Payload` stays one
+    /// error. Not for users.
+    #[doc(hidden)]
+    fn __field(fields: &mut crate::__private::Fields<'_>, i: usize, via: bool) -> Option<Self> {
+        fields.take(i, via)
+    }
 }
 
 /// A real-time event: a payload with a dotted type name such as
@@ -245,6 +254,15 @@ pub trait Event: Payload + Serialize + DeserializeOwned + Send + Sync + 'static 
         let mut cx = Checker::new();
         self.check(&mut cx);
         cx.finish()
+    }
+
+    /// Deserialize the payload's JSON text (the envelope's `data`); serde's
+    /// `from_str` unless generated code reads the fields one by one (see
+    /// `__private::Fields`, which gives the same values for less code per
+    /// event). Not for users: decoding calls it.
+    #[doc(hidden)]
+    fn __decode(json: &str) -> serde_json::Result<Self> {
+        serde_json::from_str(json)
     }
 }
 

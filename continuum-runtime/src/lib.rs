@@ -12,6 +12,7 @@ pub mod config;
 pub mod constraints;
 pub mod decode;
 mod decode_enum;
+mod decode_fields;
 pub mod event;
 pub mod http;
 pub mod hub;

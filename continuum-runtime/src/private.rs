@@ -9,6 +9,7 @@ pub use ::serde_json;
 pub use crate::constraints::{
     custom, EachCheck, LengthCheck, Pattern, PatternCheck, RangeBounds, RangeCheck,
 };
+pub use crate::decode_fields::Fields;
 pub use crate::event::{Event, Payload};
 pub use crate::hub::{Emit, EmitError, EventId, Hub};
 pub use crate::registry::{Registration, Submitted};
