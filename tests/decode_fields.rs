@@ -166,6 +166,22 @@ fn repeated_key_takes_the_last_value() {
     assert_eq!(decode_event::<Open>(json).unwrap().a, 2);
 }
 
+/// Which path each event takes, told apart by a repeated key (serde refuses
+/// it, the field-by-field read does not): without this, the agreement tests
+/// above would still pass if the attribute stopped generating `__decode`
+/// (the trait's default is serde's `from_str`).
+#[test]
+fn plain_structs_take_the_field_path_and_serde_options_keep_serde() {
+    let repeated = mixed(r#""small": 5"#);
+    assert!(serde_json::from_str::<Mixed>(&repeated).is_err());
+    assert_eq!(Mixed::__decode(&repeated).unwrap().small, 5);
+    let defaulted = r#"{"s": "x", "s": "y"}"#;
+    assert!(
+        Defaulted::__decode(defaulted).is_err(),
+        "`#[serde(default)]` keeps serde's derive"
+    );
+}
+
 /// The messages serde would give, where decoding reports them.
 #[test]
 fn error_messages_match_serde() {
