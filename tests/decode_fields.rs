@@ -71,10 +71,61 @@ pub struct Defaulted {
     pub s: String,
 }
 
+/// serde's own derive for an event's shape: the reference the field-by-field
+/// read is compared with. `Mixed` (a `u128`) and `Defaulted` (a serde
+/// option) keep serde's derived `Deserialize`; `Open` and `Empty` get
+/// Continuum's (which decodes field by field too), so their reference is a
+/// twin struct with serde's derive.
+trait BySerde: Event + std::fmt::Debug + PartialEq {
+    type Serde: DeserializeOwned + Into<Self>;
+}
+
+impl BySerde for Mixed {
+    type Serde = Mixed;
+}
+
+impl BySerde for Defaulted {
+    type Serde = Defaulted;
+}
+
+/// Twins with serde's derive, named as the events are (serde's messages name the struct).
+mod by_serde {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Open {
+        pub a: u8,
+        pub b: Option<bool>,
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Empty {}
+}
+
+impl From<by_serde::Open> for Open {
+    fn from(o: by_serde::Open) -> Self {
+        Open { a: o.a, b: o.b }
+    }
+}
+
+impl BySerde for Open {
+    type Serde = by_serde::Open;
+}
+
+impl From<by_serde::Empty> for Empty {
+    fn from(_: by_serde::Empty) -> Self {
+        Empty {}
+    }
+}
+
+impl BySerde for Empty {
+    type Serde = by_serde::Empty;
+}
+
 /// Both ways, compared: `Some(value)` or `None` for an error.
-fn both<E: Event + std::fmt::Debug + PartialEq>(json: &str) -> Option<E> {
+fn both<E: BySerde>(json: &str) -> Option<E> {
     let ours = E::__decode(json).ok();
-    let serde = serde_json::from_str::<E>(json).ok();
+    let serde = serde_json::from_str::<E::Serde>(json).ok().map(Into::into);
     assert_eq!(ours, serde, "decoding {json}");
     ours
 }
@@ -161,9 +212,31 @@ fn agrees_with_serde_on_errors() {
 #[test]
 fn repeated_key_takes_the_last_value() {
     let json = r#"{"a": 1, "a": 2}"#;
-    assert!(serde_json::from_str::<Open>(json).is_err());
+    assert!(serde_json::from_str::<by_serde::Open>(json).is_err());
     assert_eq!(Open::__decode(json).unwrap().a, 2);
     assert_eq!(decode_event::<Open>(json).unwrap().a, 2);
+    // Continuum's `Deserialize` for a plain event is decoding's reader too.
+    assert_eq!(serde_json::from_str::<Open>(json).unwrap().a, 2);
+}
+
+/// A plain event's `Deserialize` (Continuum's, not serde's derive: see
+/// `bench/compile-cost`) reads any self-describing format through a
+/// `serde_json::Value` and accepts and refuses what decoding does, with
+/// serde's messages.
+#[test]
+fn plain_events_deserialize_as_they_decode() {
+    let open: Open = serde_json::from_value(serde_json::json!({"a": 7, "b": true})).unwrap();
+    assert_eq!(open, Open { a: 7, b: Some(true) });
+    let open: Open = serde_json::from_str(r#"{"a": 1}"#).unwrap();
+    assert_eq!(open.b, None);
+    let err = serde_json::from_str::<Open>(r#"{"b": true}"#).unwrap_err().to_string();
+    assert!(err.starts_with("missing field `a`"), "{err}");
+    let err = serde_json::from_str::<Empty>(r#"{"what": 1}"#).unwrap_err().to_string();
+    assert!(err.starts_with("unknown field `what`, there are no fields"), "{err}");
+    assert!(serde_json::from_str::<Open>(r#"{"a": 256}"#).is_err());
+    // A `u128` keeps serde's derive, exact past 64 bits.
+    let m: Mixed = serde_json::from_str(&mixed("")).unwrap();
+    assert_eq!(m.big, u128::MAX);
 }
 
 /// Which path each event takes, told apart by a repeated key (serde refuses
@@ -185,9 +258,9 @@ fn plain_structs_take_the_field_path_and_serde_options_keep_serde() {
 /// The messages serde would give, where decoding reports them.
 #[test]
 fn error_messages_match_serde() {
-    fn message<E: Event + DeserializeOwned>(json: &str) -> (String, String) {
+    fn message<E: BySerde>(json: &str) -> (String, String) {
         let ours = E::__decode(json).err().expect("an error").to_string();
-        let serde = serde_json::from_str::<E>(json)
+        let serde = serde_json::from_str::<E::Serde>(json)
             .err()
             .expect("an error")
             .to_string();

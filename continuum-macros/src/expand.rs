@@ -44,8 +44,13 @@ pub(crate) fn serde_attrs(m: &Model, remote: Option<&syn::Ident>) -> TokenStream
         .then(|| quote!(#[serde(rename_all = "camelCase")]));
     let deny = (m.add_deny && matches!(m.shape, Shape::Named(_) | Shape::Tagged(_)))
         .then(|| quote!(#[serde(deny_unknown_fields)]));
+    let derives = if remote.is_none() && own_deserialize(m) {
+        quote!(#p::serde::Serialize)
+    } else {
+        quote!(#p::serde::Serialize, #p::serde::Deserialize)
+    };
     quote! {
-        #[derive(#p::serde::Serialize, #p::serde::Deserialize)]
+        #[derive(#derives)]
         #[serde(crate = #krate_str)]
         #remote
         #rename
@@ -337,16 +342,96 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
         .collect()
 }
 
+/// Whether `c` is or holds a `custom = path` constraint, which takes the
+/// Rust value and so cannot run from the schema's tables.
+fn has_custom(c: &Constraint) -> bool {
+    match &c.kind {
+        ConstraintKind::Custom(_) => true,
+        ConstraintKind::Each(inner) => inner.iter().any(has_custom),
+        _ => false,
+    }
+}
+
+/// How many `pattern`s `c` declares (each one a static, see [`pattern_statics`]).
+fn pattern_count(c: &Constraint) -> usize {
+    match &c.kind {
+        ConstraintKind::Pattern(_) => 1,
+        ConstraintKind::Each(inner) => inner.iter().map(pattern_count).sum(),
+        _ => 0,
+    }
+}
+
+/// A compile-time assertion that constraint `c` applies to `subject` (the
+/// field's type, or `<… as EachCheck>::Item` inside `each`): the constraint
+/// trait's method named, not called, so no code is generated for it. The
+/// error for a wrong type reads as the trait's `on_unimplemented` message,
+/// at the field's type (or, inside `each`, at the constraint).
+fn constraint_assert(
+    p: &TokenStream,
+    c: &Constraint,
+    subject: &TokenStream,
+    ty: Option<&Type>,
+) -> TokenStream {
+    let span = ty.map_or(c.kw.span(), ty_span);
+    let named = |tr: &str, f: &str| {
+        let tr = syn::Ident::new(tr, c.kw.span());
+        let f = syn::Ident::new(f, c.kw.span());
+        quote_spanned!(span=> let _ = <#subject as #p::#tr>::#f;)
+    };
+    match &c.kind {
+        ConstraintKind::Range { .. } => named("RangeCheck", "check_range"),
+        ConstraintKind::Length { .. } => named("LengthCheck", "check_length"),
+        ConstraintKind::Pattern(_) => named("PatternCheck", "check_pattern"),
+        ConstraintKind::Custom(_) => TokenStream::new(),
+        ConstraintKind::Each(inner) => {
+            // `check_each` is generic over its closure: name the item type.
+            let tr = syn::Ident::new("EachCheck", c.kw.span());
+            let item = quote_spanned!(span=> <#subject as #p::#tr>::Item);
+            let mut out = quote_spanned!(span=> let _ = ::core::marker::PhantomData::<#item>;);
+            for c in inner {
+                out.extend(constraint_assert(p, c, &item, None));
+            }
+            out
+        }
+    }
+}
+
 /// The run-time check of one field, `target` an expression of type `&T`:
 /// its own `Payload::check`, then its constraints, at its wire name (a
 /// newtype variant's value has none of its own).
+///
+/// With `schema` (an expression of type `&FieldSchema` for this field) and
+/// no `custom` constraint, the check is one call, `Payload::__check_field`,
+/// which applies the constraints from the schema's table; the generated
+/// code only asserts, at compile time, that each constraint applies to the
+/// field's type. Per constraint that is no code at all where a generated
+/// call per constraint was a body to type-check and compile for every
+/// event (bench/compile-cost).
 pub(crate) fn field_check(
     p: &TokenStream,
     f: &Field,
     target: &TokenStream,
     n: &mut usize,
+    schema: Option<TokenStream>,
 ) -> TokenStream {
     let ty = &f.ty;
+    if let (Some(schema), Some(_), false) = (
+        schema,
+        f.ident.as_ref(),
+        f.constraints.iter().any(has_custom),
+    ) {
+        *n += f.constraints.iter().map(pattern_count).sum::<usize>();
+        let ty_tokens = quote::ToTokens::to_token_stream(ty);
+        let asserts = f
+            .constraints
+            .iter()
+            .map(|c| constraint_assert(p, c, &ty_tokens, Some(ty)));
+        let check = payload_fn(p, ty, "__check_field");
+        return quote! {
+            #(#asserts)*
+            #check(#target, #schema, __cx);
+        };
+    }
     let payload_check = payload_fn(p, ty, "check");
     let constraints: Vec<_> = f
         .constraints
@@ -435,9 +520,11 @@ pub(crate) fn payload(m: &Model) -> TokenStream {
             let mut n = 0;
             let checks: Vec<_> = fields
                 .iter()
-                .map(|f| {
+                .enumerate()
+                .map(|(i, f)| {
                     let fi = &f.ident;
-                    field_check(&p, f, &quote!(&self.#fi), &mut n)
+                    let schema = quote!(&__CONTINUUM_SHAPE.fields[#i]);
+                    field_check(&p, f, &quote!(&self.#fi), &mut n, Some(schema))
                 })
                 .collect();
             let mut n = 0;
@@ -533,38 +620,67 @@ fn decode_fn(m: &Model) -> TokenStream {
         return TokenStream::new();
     }
     let p = private(&m.krate);
-    let takes = fields.iter().enumerate().map(|(i, f)| {
-        let take = payload_fn(&p, &f.ty, "__field");
-        let via = f.via_deserialize;
-        if f.add_default {
-            quote! {
-                if __f.has(#i) {
-                    #take(&mut __f, #i, #via)
-                } else {
-                    ::core::option::Option::Some(::core::option::Option::None)
-                }
-            }
-        } else {
-            quote!(#take(&mut __f, #i, #via))
-        }
-    });
     let vars: Vec<_> = (0..fields.len())
         .map(|i| quote::format_ident!("__v{}", i))
         .collect();
+    let takes = fields.iter().zip(&vars).enumerate().map(|(i, (f, v))| {
+        let take = payload_fn(&p, &f.ty, "__field");
+        let (via, default) = (f.via_deserialize, f.add_default);
+        quote! {
+            let ::core::option::Option::Some(#v) = #take(&mut __f, #i, #via, #default) else {
+                return ::core::result::Result::Err(__f.error());
+            };
+        }
+    });
     let idents = fields.iter().map(|f| &f.ident);
     let f = if fields.is_empty() {
         quote!(__f)
     } else {
         quote!(mut __f)
     };
-    // All fields taken, then one match: a `?` per field would be more code.
     quote! {
         fn __decode(__json: &::core::primitive::str) -> ::core::result::Result<Self, #p::serde_json::Error> {
             let #f = #p::Fields::parse(__json, &__CONTINUUM_SHAPE)?;
-            match (#(#takes,)*) {
-                (#(::core::option::Option::Some(#vars),)*) => ::core::result::Result::Ok(Self { #(#idents: #vars),* }),
-                #[allow(unreachable_patterns)]
-                _ => ::core::result::Result::Err(__f.error()),
+            #(#takes)*
+            ::core::result::Result::Ok(Self { #(#idents: #vars),* })
+        }
+    }
+}
+
+/// Whether an event gets [`deserialize_impl`] rather than serde's derive:
+/// read by wire names alone, and no `u128`/`i128` written in a field's type
+/// (a `serde_json::Value` holds integers past 64 bits only as floats, so
+/// those keep serde's exact derive).
+fn own_deserialize(m: &Model) -> bool {
+    let Shape::Named(fields) = &m.shape else {
+        return false;
+    };
+    m.plain_decode
+        && fields.iter().all(|f| {
+            let ty = quote::ToTokens::to_token_stream(&f.ty).to_string();
+            !ty.contains("u128") && !ty.contains("i128")
+        })
+}
+
+/// `Deserialize` for an event whose fields serde reads by wire name alone
+/// (`Model::plain_decode`), in place of serde's derive: the value is read as
+/// a `serde_json::Value` from any self-describing format and decoded by the
+/// event's own field reader (`Event::__decode`), so it accepts and refuses
+/// exactly what decoding does, with serde's messages. serde's derived
+/// `Deserialize` (a visitor, a field enum, `visit_seq` and `visit_map` per
+/// event) was half of what a crate of events spent compiling
+/// (bench/compile-cost), for an impl decoding never uses.
+pub(crate) fn deserialize_impl(m: &Model) -> TokenStream {
+    if !own_deserialize(m) {
+        return TokenStream::new();
+    }
+    let p = private(&m.krate);
+    let ident = &m.ident;
+    quote! {
+        #[automatically_derived]
+        impl<'de> #p::serde::Deserialize<'de> for #ident {
+            fn deserialize<__D: #p::serde::Deserializer<'de>>(__deserializer: __D) -> ::core::result::Result<Self, __D::Error> {
+                #p::deserialize_event::<'de, Self, __D>(__deserializer)
             }
         }
     }

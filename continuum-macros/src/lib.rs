@@ -116,6 +116,7 @@ fn expand_event(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             let serde = expand::serde_attrs(&m, None);
             let mut items = expand::payload(&m);
             items.extend(expand::event(&m, &name));
+            items.extend(expand::deserialize_impl(&m));
             let items = expand::in_const(items);
             quote!(#serde #input #items)
         }

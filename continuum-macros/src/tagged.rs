@@ -34,7 +34,7 @@ pub(crate) fn payload(m: &Model, t: &Tagged) -> TokenStream {
                 VariantKind::Unit => (quote!(Self::#vi { .. }), TokenStream::new()),
                 VariantKind::Newtype(f) => (
                     quote!(Self::#vi(__f0)),
-                    field_check(&p, f, &quote!(__f0), &mut n),
+                    field_check(&p, f, &quote!(__f0), &mut n, None),
                 ),
                 VariantKind::Struct(fields) => {
                     let names: Vec<_> = (0..fields.len())
@@ -47,7 +47,7 @@ pub(crate) fn payload(m: &Model, t: &Tagged) -> TokenStream {
                     let checks: Vec<_> = fields
                         .iter()
                         .zip(&names)
-                        .map(|(f, b)| field_check(&p, f, &quote!(#b), &mut n))
+                        .map(|(f, b)| field_check(&p, f, &quote!(#b), &mut n, None))
                         .collect();
                     (quote!(Self::#vi { #(#binds,)* .. }), quote!(#(#checks)*))
                 }

@@ -407,6 +407,56 @@ impl<T: EachCheck> EachCheck for Option<T> {
     }
 }
 
+/// `Payload::__constrain` for numbers: `range`.
+pub(crate) fn apply_range<T: RangeCheck + ?Sized>(v: &T, c: &Constraint, cx: &mut Checker) {
+    if let Constraint::Range {
+        min,
+        max,
+        exclusive_min,
+        exclusive_max,
+    } = *c
+    {
+        let bounds = RangeBounds {
+            min,
+            max,
+            exclusive_min,
+            exclusive_max,
+        };
+        v.check_range(cx, &bounds);
+    }
+}
+
+/// `Payload::__constrain` for strings: `length` and `pattern`.
+pub(crate) fn apply_text<T: LengthCheck + PatternCheck + ?Sized>(
+    v: &T,
+    c: &Constraint,
+    cx: &mut Checker,
+) {
+    match *c {
+        Constraint::Length { min, max } => v.check_length(cx, min, max),
+        Constraint::Pattern(pattern) => v.check_pattern(cx, pattern),
+        _ => {}
+    }
+}
+
+/// `Payload::__constrain` for sequences, sets, arrays and maps: `length`,
+/// and `each` with the inner constraints applied to every item in turn.
+pub(crate) fn apply_items<T>(v: &T, c: &Constraint, cx: &mut Checker)
+where
+    T: LengthCheck + EachCheck + ?Sized,
+    T::Item: crate::event::Payload,
+{
+    match *c {
+        Constraint::Length { min, max } => v.check_length(cx, min, max),
+        Constraint::Each(inner) => v.check_each(cx, |item, cx| {
+            for c in inner {
+                crate::event::Payload::__constrain(item, c, cx);
+            }
+        }),
+        _ => {}
+    }
+}
+
 /// Record the outcome of a `custom = path` function.
 pub fn custom<E: fmt::Display>(cx: &mut Checker, result: Result<(), E>) {
     if let Err(e) = result {

@@ -88,10 +88,40 @@ use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
 ///
 /// For an event without data (a unit struct), `null` and `{}` both decode.
 pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
+    let event = decode_dyn::<E>(json)?;
+    // `decode_dyn::<E>` made it, so it is an `E`, and nothing else holds it.
+    event
+        .into_any()
+        .downcast::<E>()
+        .ok()
+        .and_then(|e| Arc::try_unwrap(e).ok())
+        .ok_or_else(|| serde_error_text("internal error: decoded event is not the expected type"))
+}
+
+/// Decode and validate, then erase the type: the registry's `decode`.
+///
+/// All of the logic is in [`decode_erased`], compiled once; per event type
+/// there is only [`erase`], the event's own field reader wrapped in an
+/// `Arc` (compile cost, bench/compile-cost: the logic generic over `E` was
+/// the largest function compiled for every event).
+pub(crate) fn decode_dyn<E: Event>(json: &str) -> Result<Arc<dyn DynEvent>, ValidationErrors> {
+    decode_erased(json, E::describe(), erase::<E>)
+}
+
+/// `E::__decode`, boxed as a type-erased event.
+fn erase<E: Event>(json: &str) -> serde_json::Result<Arc<dyn DynEvent>> {
+    E::__decode(json).map(|e| Arc::new(e) as Arc<dyn DynEvent>)
+}
+
+fn decode_erased(
+    json: &str,
+    ty: TypeSchema,
+    decode: fn(&str) -> serde_json::Result<Arc<dyn DynEvent>>,
+) -> Result<Arc<dyn DynEvent>, ValidationErrors> {
     // The fast path, taken by well-formed payloads (most ingest traffic):
     // serde straight from the text, no `serde_json::Value` built.
-    if let Ok(event) = E::__decode(json) {
-        match event.validate() {
+    if let Ok(event) = decode(json) {
+        match validate_dyn(&*event) {
             Ok(()) => return Ok(event),
             // A `type` issue from `validate()` means serde took a value the
             // field cannot hold: an `f32` given a number past its range, which
@@ -105,7 +135,7 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
     }
 
     // Something is off: find out everything that is (see the module docs).
-    let normalized = shape_pass(json, E::describe())?;
+    let normalized = shape_pass(json, ty)?;
     // The shape is right once normalized (`1.0` for an integer, `{}` for a unit
     // event, a repeated key): deserialize the normalized text. Through the same
     // `E::__decode` as the fast path, so each event instantiates one deserializer
@@ -113,9 +143,16 @@ pub fn decode_event<E: Event>(json: &str) -> Result<E, ValidationErrors> {
     // the shape pass has already reported, with paths, every error serde could
     // find in a derived payload. What is left (e.g. a user's `deserialize_with`)
     // is reported at the payload's root.
-    let event = E::__decode(&normalized).map_err(serde_error)?;
-    event.validate()?;
+    let event = decode(&normalized).map_err(serde_error)?;
+    validate_dyn(&*event)?;
     Ok(event)
+}
+
+/// `Event::validate`, through the type-erased event.
+fn validate_dyn(event: &dyn DynEvent) -> Result<(), ValidationErrors> {
+    let mut cx = Checker::new();
+    event.__check(&mut cx);
+    cx.finish()
 }
 
 /// The failure path's shape pass, not generic so that it is compiled once
@@ -144,17 +181,17 @@ fn shape_pass(json: &str, ty: TypeSchema) -> Result<String, ValidationErrors> {
 }
 
 fn serde_error(e: serde_json::Error) -> ValidationErrors {
-    ValidationErrors::from(vec![serde_issue(String::new(), &e.to_string())])
+    serde_error_text(&e.to_string())
+}
+
+fn serde_error_text(message: &str) -> ValidationErrors {
+    ValidationErrors::from(vec![serde_issue(String::new(), message)])
 }
 
 fn has_type_issue(e: &ValidationErrors) -> bool {
     e.issues().iter().any(|i| i.code == IssueCode::Type)
 }
 
-/// Decode and validate, then erase the type: the registry's `decode`.
-pub(crate) fn decode_dyn<E: Event>(json: &str) -> Result<Arc<dyn DynEvent>, ValidationErrors> {
-    decode_event::<E>(json).map(|e| Arc::new(e) as Arc<dyn DynEvent>)
-}
 
 /// Every shape issue of `value` against `ty`, recorded in `cx`. Whole-number
 /// floats given for integer fields (`1.0`) are rewritten as integers, as JSON

@@ -61,13 +61,11 @@ impl<'a> Fields<'a> {
 
     /// Read field `i` as `T`: through `Payload::__deserialize` when `via`
     /// (a field generated serde code reads with `deserialize_with`), else
-    /// through `Deserialize`. `None` when it does not deserialize, or is
-    /// missing and not an `Option`; [`Fields::error`] then says why.
-    ///
-    /// Not a `Result`: generated code takes every field and then matches
-    /// them all at once, which is less code per event than a `?` per field.
-    pub fn take<T: Payload>(&mut self, i: usize, via: bool) -> Option<T> {
-        match self.read(i, via) {
+    /// through `Deserialize`; when missing and `default` (an `Option` given
+    /// `#[serde(default)]`), `None`. `None` when it does not deserialize, or
+    /// is missing and not an `Option`; [`Fields::error`] then says why.
+    pub fn take<T: Payload>(&mut self, i: usize, via: bool, default: bool) -> Option<T> {
+        match self.read(i, via, default) {
             Ok(value) => Some(value),
             Err(e) => {
                 self.error.get_or_insert(e);
@@ -76,7 +74,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn read<T: Payload>(&mut self, i: usize, via: bool) -> serde_json::Result<T> {
+    fn read<T: Payload>(&mut self, i: usize, via: bool, default: bool) -> serde_json::Result<T> {
         let name = self.schema.fields[i].name;
         match self.values[i].take() {
             Some(raw) => {
@@ -89,6 +87,8 @@ impl<'a> Fields<'a> {
                 de.end()?;
                 Ok(value)
             }
+            // `default` is only ever set for an `Option`: `None`.
+            None if default => T::deserialize(Missing(name)),
             None if self.seq => Err(de::Error::invalid_length(i, &ShortSeq(self.schema))),
             // serde's `deserialize_with` has no `missing_field` fallback.
             None if via => Err(de::Error::missing_field(name)),

@@ -182,7 +182,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::schema::{EventSchema, TypeSchema};
+use crate::schema::{Constraint, EventSchema, FieldSchema, TypeSchema};
 use crate::validate::{Checker, ValidationErrors};
 
 /// A type that can appear inside an event payload: it can check its own
@@ -230,13 +230,44 @@ pub trait Payload: Serialize + DeserializeOwned {
         <Self as Deserialize<'de>>::deserialize(deserializer)
     }
 
+    /// Apply one declarative constraint of a field's schema (`range`,
+    /// `length`, `pattern`, `each`) to `self`, through the constraint trait
+    /// of that kind (`__private::RangeCheck`, …). A type no constraint
+    /// applies to ignores it: generated code asserts at compile time that
+    /// every declared constraint applies to the field's type, so validation
+    /// can run from the schema's tables rather than from a generated body per
+    /// constraint (compile cost, bench/compile-cost). Not for users.
+    #[doc(hidden)]
+    fn __constrain(&self, constraint: &Constraint, cx: &mut Checker) {
+        let _ = (constraint, cx);
+    }
+
+    /// Check `self` as the struct field `field`: its own `check`, then the
+    /// field's constraints from the schema, at its wire name. What a
+    /// generated `check` calls for each field without a `custom`
+    /// constraint. Not for users.
+    #[doc(hidden)]
+    fn __check_field(&self, field: &FieldSchema, cx: &mut Checker) {
+        cx.enter_field(field.name);
+        self.check(cx);
+        for c in field.constraints {
+            self.__constrain(c, cx);
+        }
+        cx.leave();
+    }
+
     /// Read field `i` of an event's payload (see `__private::Fields::take`).
     /// A method of this trait so that generated code names the field's type
     /// only as `<T as Payload>`: a type that is not a `Payload` stays one
     /// error. Not for users.
     #[doc(hidden)]
-    fn __field(fields: &mut crate::__private::Fields<'_>, i: usize, via: bool) -> Option<Self> {
-        fields.take(i, via)
+    fn __field(
+        fields: &mut crate::__private::Fields<'_>,
+        i: usize,
+        via: bool,
+        default: bool,
+    ) -> Option<Self> {
+        fields.take(i, via, default)
     }
 }
 
@@ -275,6 +306,13 @@ pub trait DynEvent: Any + Send + Sync {
     fn write_data(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
     /// Upcast for typed in-process subscribers (`Arc::downcast`).
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// `Payload::check` through the erased type: decoding validates with it,
+    /// so its logic is compiled once rather than once per event type. Not
+    /// for users.
+    #[doc(hidden)]
+    fn __check(&self, cx: &mut Checker) {
+        let _ = cx;
+    }
 }
 
 impl<E: Event> DynEvent for E {
@@ -286,5 +324,8 @@ impl<E: Event> DynEvent for E {
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn __check(&self, cx: &mut Checker) {
+        self.check(cx);
     }
 }

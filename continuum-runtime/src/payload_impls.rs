@@ -15,7 +15,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::event::Payload;
-use crate::schema::TypeSchema;
+use crate::constraints::{apply_items, apply_range, apply_text};
+use crate::schema::{Constraint, TypeSchema};
 use crate::validate::{Checker, IssueCode};
 
 /// An item written through [`Payload::__serialize`].
@@ -46,7 +47,22 @@ macro_rules! leaf {
         }
     )*};
 }
-leaf!(String => TypeSchema::String, Cow<'static, str> => TypeSchema::String, bool => TypeSchema::Bool);
+leaf!(bool => TypeSchema::Bool);
+
+macro_rules! strings {
+    ($($t:ty),*) => {$(
+        impl Payload for $t {
+            fn check(&self, _: &mut Checker) {}
+            fn describe() -> TypeSchema {
+                TypeSchema::String
+            }
+            fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+                apply_text(self, c, cx);
+            }
+        }
+    )*};
+}
+strings!(String, Cow<'static, str>);
 
 macro_rules! ints {
     ($($t:ty)*) => {$(
@@ -55,6 +71,9 @@ macro_rules! ints {
             #[allow(clippy::cast_lossless, clippy::cast_sign_loss, trivial_numeric_casts)]
             fn describe() -> TypeSchema {
                 TypeSchema::Integer { min: <$t>::MIN as i128, max: <$t>::MAX as u128 }
+            }
+            fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+                apply_range(self, c, cx);
             }
         }
     )*};
@@ -73,6 +92,9 @@ macro_rules! floats {
             }
             fn describe() -> TypeSchema {
                 TypeSchema::Float { f32: $f32 }
+            }
+            fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+                apply_range(self, c, cx);
             }
         }
     )*};
@@ -95,6 +117,12 @@ impl<T: Payload> Payload for Option<T> {
     fn describe() -> TypeSchema {
         TypeSchema::Option(T::describe)
     }
+    /// Constraints apply to the `Some` value; `None` passes.
+    fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+        if let Some(v) = self {
+            v.__constrain(c, cx);
+        }
+    }
     fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Some(v) => serializer.serialize_some(&Ser(v)),
@@ -115,6 +143,9 @@ macro_rules! pointers {
             }
             fn describe() -> TypeSchema {
                 T::describe()
+            }
+            fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+                (**self).__constrain(c, cx);
             }
             fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 (**self).__serialize(serializer)
@@ -145,6 +176,9 @@ macro_rules! sequences {
             fn describe() -> TypeSchema {
                 TypeSchema::Array(T::describe)
             }
+            fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+                apply_items(self, c, cx);
+            }
             fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.collect_seq(self.iter().map(Ser))
             }
@@ -167,6 +201,9 @@ macro_rules! arrays {
             }
             fn describe() -> TypeSchema {
                 TypeSchema::FixedArray { item: T::describe, len: $n }
+            }
+            fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+                apply_items(self, c, cx);
             }
         }
     )*};
@@ -200,6 +237,9 @@ impl<T: Payload + Eq + Hash, S: BuildHasher + Default> Payload for HashSet<T, S>
     fn describe() -> TypeSchema {
         TypeSchema::Set(T::describe)
     }
+    fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+        apply_items(self, c, cx);
+    }
     fn __serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         serializer.collect_seq(self.iter().map(Ser))
     }
@@ -214,6 +254,9 @@ impl<T: Payload + Ord> Payload for BTreeSet<T> {
     }
     fn describe() -> TypeSchema {
         TypeSchema::Set(T::describe)
+    }
+    fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+        apply_items(self, c, cx);
     }
     fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.iter().map(Ser))
@@ -241,6 +284,9 @@ impl<T: Payload, S: BuildHasher + Default> Payload for HashMap<String, T, S> {
     fn describe() -> TypeSchema {
         TypeSchema::Map(T::describe)
     }
+    fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+        apply_items(self, c, cx);
+    }
     fn __serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         serializer.collect_map(self.iter().map(|(k, v)| (k, Ser(v))))
     }
@@ -256,6 +302,9 @@ impl<T: Payload> Payload for BTreeMap<String, T> {
     }
     fn describe() -> TypeSchema {
         TypeSchema::Map(T::describe)
+    }
+    fn __constrain(&self, c: &Constraint, cx: &mut Checker) {
+        apply_items(self, c, cx);
     }
     fn __serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.iter().map(|(k, v)| (k, Ser(v))))
