@@ -226,13 +226,26 @@ fn repeated_key_takes_the_last_value() {
 #[test]
 fn plain_events_deserialize_as_they_decode() {
     let open: Open = serde_json::from_value(serde_json::json!({"a": 7, "b": true})).unwrap();
-    assert_eq!(open, Open { a: 7, b: Some(true) });
+    assert_eq!(
+        open,
+        Open {
+            a: 7,
+            b: Some(true)
+        }
+    );
     let open: Open = serde_json::from_str(r#"{"a": 1}"#).unwrap();
     assert_eq!(open.b, None);
-    let err = serde_json::from_str::<Open>(r#"{"b": true}"#).unwrap_err().to_string();
+    let err = serde_json::from_str::<Open>(r#"{"b": true}"#)
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("missing field `a`"), "{err}");
-    let err = serde_json::from_str::<Empty>(r#"{"what": 1}"#).unwrap_err().to_string();
-    assert!(err.starts_with("unknown field `what`, there are no fields"), "{err}");
+    let err = serde_json::from_str::<Empty>(r#"{"what": 1}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("unknown field `what`, there are no fields"),
+        "{err}"
+    );
     assert!(serde_json::from_str::<Open>(r#"{"a": 256}"#).is_err());
     // A `u128` keeps serde's derive, exact past 64 bits.
     let m: Mixed = serde_json::from_str(&mixed("")).unwrap();
@@ -259,7 +272,7 @@ fn plain_structs_take_the_field_path_and_serde_options_keep_serde() {
 #[test]
 fn error_messages_match_serde() {
     fn message<E: BySerde>(json: &str) -> (String, String) {
-        let ours = E::__decode(json).err().expect("an error").to_string();
+        let ours = E::__decode(json).expect_err("an error").to_string();
         let serde = serde_json::from_str::<E::Serde>(json)
             .err()
             .expect("an error")

@@ -192,7 +192,6 @@ fn has_type_issue(e: &ValidationErrors) -> bool {
     e.issues().iter().any(|i| i.code == IssueCode::Type)
 }
 
-
 /// Every shape issue of `value` against `ty`, recorded in `cx`. Whole-number
 /// floats given for integer fields (`1.0`) are rewritten as integers, as JSON
 /// Schema counts them as integers too.

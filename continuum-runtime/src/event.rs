@@ -10,6 +10,29 @@
 //! `event.emit(&hub)` / `event.emit_to(channel, &hub)` that call
 //! [`Hub::emit`](crate::Hub::emit) / [`Hub::emit_to`](crate::Hub::emit_to).
 //!
+//! `Deserialize` is serde's derive when a serde option changes how fields
+//! are read (`default`, `alias`, `with`, `flatten`, …) or a field's type
+//! names `u128`/`i128`; otherwise it is Continuum's: any self-describing
+//! format, read through a `serde_json::Value` and decoded as ingest decodes
+//! (same values, same errors, serde's messages), for a fraction of the
+//! compile time of serde's derive (bench/compile-cost). A format that is
+//! not self-describing (bincode) is then refused:
+//!
+//! ```
+//! use continuum_runtime::prelude::*;
+//!
+//! #[continuum_event("docs.deserialize.ping")]
+//! #[derive(Debug, PartialEq)]
+//! pub struct Ping {
+//!     pub seq: u32,
+//! }
+//!
+//! let ping: Ping = serde_json::from_str(r#"{"seq": 7}"#).unwrap();
+//! assert_eq!(ping, Ping { seq: 7 });
+//! let err = serde_json::from_str::<Ping>(r#"{"seq": 7, "extra": 1}"#).unwrap_err();
+//! assert!(err.to_string().starts_with("unknown field `extra`, expected `seq`"));
+//! ```
+//!
 //! ```
 //! use continuum_runtime::prelude::*;
 //!
