@@ -126,6 +126,23 @@ fn a_good_payload_decodes_into_its_variants() {
     assert_eq!(ev.step, Step::Percent(50));
 }
 
+/// `StageChanged` gets Continuum's `Deserialize` (not serde's derive, see
+/// bench/compile-cost): every representation reads back what `Serialize`
+/// wrote, from text and from a `Value`, and a payload decoding refuses is
+/// refused by it too.
+#[test]
+fn an_event_with_enums_deserializes_what_it_serializes() {
+    let ev = decode_event::<StageChanged>(&good().to_string()).unwrap();
+    let text = serde_json::to_string(&ev).unwrap();
+    assert_eq!(serde_json::from_str::<StageChanged>(&text).unwrap(), ev);
+    let value = serde_json::to_value(&ev).unwrap();
+    assert_eq!(serde_json::from_value::<StageChanged>(value).unwrap(), ev);
+    let bad = with("step", json!({ "type": "PERCENT", "value": "x" }));
+    assert!(serde_json::from_value::<StageChanged>(bad).is_err());
+    let bad = with("stage", json!({ "kind": "exploded" }));
+    assert!(serde_json::from_value::<StageChanged>(bad).is_err());
+}
+
 #[test]
 fn validation_recurses_into_the_active_variant_at_wire_paths() {
     let ev = StageChanged {
