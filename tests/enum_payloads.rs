@@ -348,3 +348,68 @@ fn integers_past_64_bits_decode_exactly_and_are_not_misreported() {
         "must be an integer from 0 to 340282366920938463463374607431768211455"
     );
 }
+
+/// Wide integers beside a field that sends decoding down its failure path
+/// (the shape pass walks a `serde_json::Value`, which holds them as floats
+/// unless marked, see `continuum-runtime/src/wide_ints.rs`).
+#[continuum_event("types.wide.mixed")]
+#[derive(Debug)]
+pub struct WideMixed {
+    /// Unsigned.
+    pub big: u128,
+    /// Signed.
+    pub signed: i128,
+    /// Bounded past 64 bits.
+    #[event(range(max = 100000000000000000000))]
+    pub capped: u128,
+    /// A small integer, to be sent as `3.0`.
+    pub count: u8,
+    /// Something else to get wrong.
+    pub name: String,
+}
+
+fn wide_mixed(big: &str, capped: &str, count: &str, name: &str) -> String {
+    format!(
+        r#"{{"big": {big}, "signed": -170141183460469231731687303715884105728, "capped": {capped}, "count": {count}, "name": {name}}}"#
+    )
+}
+
+#[test]
+fn integers_past_64_bits_stay_exact_on_the_failure_path() {
+    const MAX: &str = "340282366920938463463374607431768211455";
+    const CAP: &str = "100000000000000000000";
+    // `3.0` is normalized to `3` by the shape pass; the wide values survive it.
+    let ok = decode_event::<WideMixed>(&wide_mixed(MAX, CAP, "3.0", r#""a""#)).unwrap();
+    assert_eq!(
+        (ok.big, ok.signed, ok.capped, ok.count),
+        (u128::MAX, i128::MIN, 10u128.pow(20), 3)
+    );
+    // Within their types, they are not issues beside another one.
+    let err = decode_event::<WideMixed>(&wide_mixed(MAX, CAP, "3", "5")).unwrap_err();
+    assert_eq!(found(err.issues()), [("name", "type")]);
+    // One past a bound is, exactly (as floats, 2^128 and 10^20 + 1 would pass).
+    let err = decode_event::<WideMixed>(&wide_mixed(
+        "340282366920938463463374607431768211456",
+        "100000000000000000001",
+        "3",
+        "5",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        found(err.issues()),
+        [("big", "type"), ("capped", "range"), ("name", "type")]
+    );
+    assert_eq!(
+        err.issues()[1].message,
+        "must be at most 100000000000000000000"
+    );
+    // The typed path agrees on the bound.
+    let err = decode_event::<WideMixed>(&wide_mixed(MAX, "100000000000000000001", "3", r#""a""#))
+        .unwrap_err();
+    assert_eq!(found(err.issues()), [("capped", "range")]);
+    // A wide number where a string belongs is a number there.
+    let err = decode_event::<WideMixed>(&wide_mixed(MAX, CAP, "3", "123456789012345678901234"))
+        .unwrap_err();
+    assert_eq!(found(err.issues()), [("name", "type")]);
+    assert_eq!(err.issues()[0].message, "expected a string, found a number");
+}

@@ -468,6 +468,15 @@ pub fn custom<E: fmt::Display>(cx: &mut Checker, result: Result<(), E>) {
 /// `min..=max` (the bounds of the field's Rust type); `None` when the value
 /// is not a whole number. Decoding has already rewritten `1.0` as `1`.
 pub(crate) fn json_integer(value: &Value, min: i128, max: u128) -> Option<(NumValue, bool)> {
+    if crate::wide_ints::is_marker(value) {
+        // An integer past 64 bits, exact (see `crate::wide_ints`); past 128
+        // bits, out of every integer type's range.
+        return Some(match crate::wide_ints::exact(value) {
+            Some(Ok(v)) => (NumValue::Signed(v), v >= min),
+            Some(Err(v)) => (NumValue::Unsigned(v), v <= max),
+            None => (NumValue::Float(f64::NAN), false),
+        });
+    }
     if let Some(v) = value.as_i64() {
         let in_bounds = i128::from(v) >= min && (v < 0 || u128::from(v.unsigned_abs()) <= max);
         Some((NumValue::Signed(v.into()), in_bounds))

@@ -159,7 +159,14 @@ fn validate_dyn(event: &dyn DynEvent) -> Result<(), ValidationErrors> {
 /// rather than once per event type (bench/compile-cost): every issue of
 /// `json` against `ty`, or the normalized text to deserialize.
 fn shape_pass(json: &str, ty: TypeSchema) -> Result<String, ValidationErrors> {
-    let mut value: Value = serde_json::from_str(json).map_err(|e| {
+    // Integers past 64 bits kept exact (see `crate::wide_ints`); marking keeps
+    // invalid JSON invalid, and the error is then the original text's.
+    let marked = crate::wide_ints::mark(json);
+    let parsed = match &marked {
+        Some(text) => serde_json::from_str(text).or_else(|_| serde_json::from_str(json)),
+        None => serde_json::from_str(json),
+    };
+    let mut value: Value = parsed.map_err(|e| {
         ValidationErrors::from(vec![Issue::new(
             "",
             IssueCode::Type,
@@ -177,7 +184,11 @@ fn shape_pass(json: &str, ty: TypeSchema) -> Result<String, ValidationErrors> {
         walk(ty, &mut value, &mut cx, true);
         cx.finish()?;
     }
-    Ok(value.to_string())
+    let normalized = value.to_string();
+    Ok(match marked {
+        Some(_) => crate::wide_ints::unmark(&normalized),
+        None => normalized,
+    })
 }
 
 fn serde_error(e: serde_json::Error) -> ValidationErrors {
@@ -202,6 +213,13 @@ pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
 /// [`check_shape`], and with `constraints` also every field's declarative
 /// constraints, each right after the field's shape (as `validate()` orders them).
 pub(crate) fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) {
+    if crate::wide_ints::is_marker(value)
+        && !matches!(ty, TypeSchema::Integer { .. } | TypeSchema::Option(_))
+    {
+        // Only an integer field reads a wide integer exactly; any other sees
+        // the float `serde_json::Value` holds for it.
+        crate::wide_ints::to_float(value);
+    }
     match ty {
         TypeSchema::Null => {
             if !value.is_null() {

@@ -27,6 +27,7 @@ pub mod serve;
 pub mod sse;
 pub mod typescript;
 pub mod validate;
+mod wide_ints;
 
 #[doc(hidden)]
 #[path = "private.rs"]
