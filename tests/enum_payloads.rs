@@ -412,4 +412,10 @@ fn integers_past_64_bits_stay_exact_on_the_failure_path() {
         .unwrap_err();
     assert_eq!(found(err.issues()), [("name", "type")]);
     assert_eq!(err.issues()[0].message, "expected a string, found a number");
+    // Marking never makes invalid JSON valid (a number where a key belongs).
+    let err = decode_event::<WideMixed>(r#"{123456789012345678901234: 1}"#).unwrap_err();
+    assert!(
+        err.issues()[0].message.starts_with("invalid JSON"),
+        "{err:?}"
+    );
 }

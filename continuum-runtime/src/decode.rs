@@ -159,20 +159,20 @@ fn validate_dyn(event: &dyn DynEvent) -> Result<(), ValidationErrors> {
 /// rather than once per event type (bench/compile-cost): every issue of
 /// `json` against `ty`, or the normalized text to deserialize.
 fn shape_pass(json: &str, ty: TypeSchema) -> Result<String, ValidationErrors> {
-    // Integers past 64 bits kept exact (see `crate::wide_ints`); marking keeps
-    // invalid JSON invalid, and the error is then the original text's.
-    let marked = crate::wide_ints::mark(json);
-    let parsed = match &marked {
-        Some(text) => serde_json::from_str(text).or_else(|_| serde_json::from_str(json)),
-        None => serde_json::from_str(json),
-    };
-    let mut value: Value = parsed.map_err(|e| {
+    let mut value: Value = serde_json::from_str(json).map_err(|e| {
         ValidationErrors::from(vec![Issue::new(
             "",
             IssueCode::Type,
             format!("invalid JSON: {e}"),
         )])
     })?;
+    // Integers past 64 bits kept exact (see `crate::wide_ints`). Only once
+    // the text is known to be JSON: a number where a key belongs would become
+    // a valid key once marked.
+    let marked = crate::wide_ints::mark(json);
+    if let Some(Ok(exact)) = marked.as_deref().map(serde_json::from_str::<Value>) {
+        value = exact;
+    }
     if matches!(ty, TypeSchema::Null) && value.as_object().is_some_and(serde_json::Map::is_empty) {
         value = Value::Null;
     }
