@@ -309,8 +309,12 @@ fn constraint(cx: &Ctxt, item: Item) -> Option<Constraint> {
         ("range", ItemValue::Group(tokens)) => {
             let (mut min, mut max, mut exclusive_min, mut exclusive_max) =
                 (None, None, false, false);
+            let mut reported = false;
             for (key, value) in keyed_values(cx, tokens, "range", RANGE_KEYS) {
-                let Some(n) = number(cx, value) else { continue };
+                let Some(n) = number(cx, value) else {
+                    reported = true;
+                    continue;
+                };
                 let k = key.to_string();
                 let (slot, exclusive, other) = match k.as_str() {
                     "min" => (&mut min, false, "exclusive_min"),
@@ -329,6 +333,10 @@ fn constraint(cx: &Ctxt, item: Item) -> Option<Constraint> {
                     _ => {}
                 }
             }
+            if reported && min.is_none() && max.is_none() {
+                // Its one bound was wrong and said so: not "needs a bound" too.
+                return None;
+            }
             ConstraintKind::Range {
                 min,
                 max,
@@ -338,13 +346,20 @@ fn constraint(cx: &Ctxt, item: Item) -> Option<Constraint> {
         }
         ("length", ItemValue::Group(tokens)) => {
             let (mut min, mut max) = (None, None);
+            let mut reported = false;
             for (key, value) in keyed_values(cx, tokens, "length", LENGTH_KEYS) {
-                let Some(n) = count(cx, value) else { continue };
+                let Some(n) = count(cx, value) else {
+                    reported = true;
+                    continue;
+                };
                 if key == "min" {
                     min = Some(n);
                 } else {
                     max = Some(n);
                 }
+            }
+            if reported && min.is_none() && max.is_none() {
+                return None;
             }
             ConstraintKind::Length { min, max }
         }

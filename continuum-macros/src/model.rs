@@ -166,10 +166,10 @@ pub(crate) fn build(
         Data::Enum(e) if kind == Kind::Payload => {
             match crate::variants::build(cx, e, &serde, rule) {
                 Some(shape) => shape,
-                None => {
-                    shape_ok = false;
-                    Shape::Enum(Vec::new())
-                }
+                // The variants' errors are reported; the model stays, so the
+                // enum still gets stub impls and a field of its type does
+                // not add "not a `Payload`" to them (one error per mistake).
+                None => Shape::Enum(Vec::new()),
             }
         }
         Data::Enum(e) => {
