@@ -412,6 +412,13 @@ fn integers_past_64_bits_stay_exact_on_the_failure_path() {
         .unwrap_err();
     assert_eq!(found(err.issues()), [("name", "type")]);
     assert_eq!(err.issues()[0].message, "expected a string, found a number");
+    // A whole number in float notation is an integer, as `1.0` is: exactly.
+    let ok = decode_event::<WideMixed>(&wide_mixed("1e21", "1.0e20", "3", r#""a""#)).unwrap();
+    assert_eq!((ok.big, ok.capped), (10u128.pow(21), 10u128.pow(20)));
+    let err =
+        decode_event::<WideMixed>(&wide_mixed(MAX, "1.00000000000000000001e20", "3", r#""a""#))
+            .unwrap_err();
+    assert_eq!(found(err.issues()), [("capped", "range")]);
     // Marking never makes invalid JSON valid (a number where a key belongs).
     let err = decode_event::<WideMixed>(r#"{123456789012345678901234: 1}"#).unwrap_err();
     assert!(

@@ -65,11 +65,18 @@ pub(crate) fn mark(json: &str) -> Option<String> {
             i += 1;
         }
         let token = &json[start..i];
-        if is_wide_integer(token) {
+        let digits = if is_wide_integer(token) {
+            Some(token.to_owned())
+        } else {
+            // `1e21`, `1.5e21`: JSON Schema counts a whole number as an
+            // integer whatever its notation, as decoding does for `1.0`.
+            whole_digits(token).filter(|d| is_wide_integer(d))
+        };
+        if let Some(digits) = digits {
             out.push_str(&json[copied..start]);
             out.push('"');
             out.push_str(PREFIX_JSON);
-            out.push_str(token);
+            out.push_str(&digits);
             out.push('"');
             copied = i;
         }
@@ -90,6 +97,47 @@ fn is_wide_integer(token: &str) -> bool {
         && !digits.starts_with('0')
         && token.parse::<i64>().is_err()
         && token.parse::<u64>().is_err()
+}
+
+/// The exact digits of a number written with a fraction or an exponent
+/// that is a whole number of at most 40 digits (past 128 bits either way);
+/// `None` otherwise, or for anything that is not such a number.
+fn whole_digits(token: &str) -> Option<String> {
+    let (neg, unsigned) = match token.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, token),
+    };
+    let (mantissa, exp) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], unsigned[at + 1..].parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // JSON's grammar: no leading zero, digits only.
+    let leading_zero = int.len() > 1 && int.starts_with('0');
+    if int.is_empty()
+        || leading_zero
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let all = format!("{int}{frac}");
+    let digits = all.trim_start_matches('0');
+    let scale = exp.checked_sub(i64::try_from(frac.len()).ok()?)?;
+    let whole = if scale >= 0 {
+        let zeros = usize::try_from(scale).ok()?;
+        if digits.is_empty() || digits.len().checked_add(zeros)? > 40 {
+            return None;
+        }
+        format!("{digits}{}", "0".repeat(zeros))
+    } else {
+        let cut = usize::try_from(scale.unsigned_abs()).ok()?;
+        let keep = digits.len().checked_sub(cut)?;
+        if keep == 0 || keep > 40 || !digits[keep..].bytes().all(|b| b == b'0') {
+            return None;
+        }
+        digits[..keep].to_owned()
+    };
+    Some(if neg { format!("-{whole}") } else { whole })
 }
 
 /// The digits of a marker, or `None` for any other value.
@@ -171,6 +219,36 @@ mod tests {
         ] {
             assert_eq!(mark(json), None, "{json}");
         }
+    }
+
+    #[test]
+    fn whole_numbers_in_float_notation_are_integers() {
+        assert_eq!(
+            whole_digits("1e21").as_deref(),
+            Some("1000000000000000000000")
+        );
+        assert_eq!(
+            whole_digits("1.5E21").as_deref(),
+            Some("1500000000000000000000")
+        );
+        assert_eq!(
+            whole_digits("-2.0e20").as_deref(),
+            Some("-200000000000000000000")
+        );
+        assert_eq!(
+            whole_digits("100000000000000000000.000").as_deref(),
+            Some("100000000000000000000")
+        );
+        assert_eq!(whole_digits("1.5"), None);
+        assert_eq!(whole_digits("1e41"), None);
+        assert_eq!(whole_digits("0.0"), None);
+        assert_eq!(whole_digits("1e-3"), None);
+        assert_eq!(whole_digits("1e999999999999999999999"), None);
+        let marked = mark(r#"{"a": 1e21, "b": 1.5, "c": 2.0, "d": 1e300}"#).unwrap();
+        assert_eq!(
+            marked,
+            r#"{"a": "\u0000continuum-int:1000000000000000000000", "b": 1.5, "c": 2.0, "d": 1e300}"#
+        );
     }
 
     #[test]
