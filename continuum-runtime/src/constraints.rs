@@ -407,21 +407,29 @@ impl<T: EachCheck> EachCheck for Option<T> {
     }
 }
 
+impl RangeBounds {
+    /// The bounds of a schema's `range` constraint; `None` for any other.
+    fn of(c: &Constraint) -> Option<Self> {
+        match *c {
+            Constraint::Range {
+                min,
+                max,
+                exclusive_min,
+                exclusive_max,
+            } => Some(RangeBounds {
+                min,
+                max,
+                exclusive_min,
+                exclusive_max,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// `Payload::__constrain` for numbers: `range`.
 pub(crate) fn apply_range<T: RangeCheck + ?Sized>(v: &T, c: &Constraint, cx: &mut Checker) {
-    if let Constraint::Range {
-        min,
-        max,
-        exclusive_min,
-        exclusive_max,
-    } = *c
-    {
-        let bounds = RangeBounds {
-            min,
-            max,
-            exclusive_min,
-            exclusive_max,
-        };
+    if let Some(bounds) = RangeBounds::of(c) {
         v.check_range(cx, &bounds);
     }
 }
@@ -530,12 +538,7 @@ pub(crate) fn check_json(
     }
     for c in constraints {
         match *c {
-            Constraint::Range {
-                min,
-                max,
-                exclusive_min,
-                exclusive_max,
-            } => {
+            Constraint::Range { .. } => {
                 let number = match ty {
                     TypeSchema::Integer { min, max } => json_integer(value, min, max)
                         .and_then(|(v, in_bounds)| in_bounds.then_some(v)),
@@ -546,13 +549,7 @@ pub(crate) fn check_json(
                         .map(|v| NumValue::Float(round_f32(v))),
                     _ => None,
                 };
-                if let Some(v) = number {
-                    let bounds = RangeBounds {
-                        min,
-                        max,
-                        exclusive_min,
-                        exclusive_max,
-                    };
+                if let (Some(v), Some(bounds)) = (number, RangeBounds::of(c)) {
                     check_num(v, cx, &bounds);
                 }
             }

@@ -54,11 +54,6 @@ impl<'a> Fields<'a> {
         })
     }
 
-    /// Whether field `i` is present.
-    pub fn has(&self, i: usize) -> bool {
-        self.values.get(i).is_some_and(Option::is_some)
-    }
-
     /// Read field `i` as `T`: through `Payload::__deserialize` when `via`
     /// (a field generated serde code reads with `deserialize_with`), else
     /// through `Deserialize`; when missing and `default` (an `Option` given
