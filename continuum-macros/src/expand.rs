@@ -228,7 +228,7 @@ fn constraint_schema(p: &TokenStream, c: &Constraint, n: &mut usize) -> TokenStr
             exclusive_max,
         } => {
             let (min, max) = (opt_num(p, *min), opt_num(p, *max));
-            quote!(#p::Constraint::Range { min: #min, max: #max, exclusive_min: #exclusive_min, exclusive_max: #exclusive_max })
+            quote!(#p::Constraint::Range(#p::RangeBounds { min: #min, max: #max, exclusive_min: #exclusive_min, exclusive_max: #exclusive_max }))
         }
         ConstraintKind::Length { min, max } => {
             let (min, max) = (opt_count(*min), opt_count(*max));

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::schema::{Constraint, Number, TypeSchema};
+use crate::schema::{Constraint, Number, RangeBounds, TypeSchema};
 use crate::validate::{Checker, IssueCode};
 
 /// A number read from a field, kept exact for comparison with a bound.
@@ -75,19 +75,6 @@ impl fmt::Display for Number {
             Number::Float(v) => write!(f, "{v}"),
         }
     }
-}
-
-/// The bounds of a `range(…)` constraint.
-#[derive(Clone, Copy, Debug)]
-pub struct RangeBounds {
-    /// Lower bound.
-    pub min: Option<Number>,
-    /// Upper bound.
-    pub max: Option<Number>,
-    /// Whether `min` itself is excluded.
-    pub exclusive_min: bool,
-    /// Whether `max` itself is excluded.
-    pub exclusive_max: bool,
 }
 
 /// Types `range(…)` applies to: integers and floats (and `Option`s of them).
@@ -407,30 +394,10 @@ impl<T: EachCheck> EachCheck for Option<T> {
     }
 }
 
-impl RangeBounds {
-    /// The bounds of a schema's `range` constraint; `None` for any other.
-    fn of(c: &Constraint) -> Option<Self> {
-        match *c {
-            Constraint::Range {
-                min,
-                max,
-                exclusive_min,
-                exclusive_max,
-            } => Some(RangeBounds {
-                min,
-                max,
-                exclusive_min,
-                exclusive_max,
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// `Payload::__constrain` for numbers: `range`.
 pub(crate) fn apply_range<T: RangeCheck + ?Sized>(v: &T, c: &Constraint, cx: &mut Checker) {
-    if let Some(bounds) = RangeBounds::of(c) {
-        v.check_range(cx, &bounds);
+    if let Constraint::Range(bounds) = c {
+        v.check_range(cx, bounds);
     }
 }
 
@@ -538,7 +505,7 @@ pub(crate) fn check_json(
     }
     for c in constraints {
         match *c {
-            Constraint::Range { .. } => {
+            Constraint::Range(bounds) => {
                 let number = match ty {
                     TypeSchema::Integer { min, max } => json_integer(value, min, max)
                         .and_then(|(v, in_bounds)| in_bounds.then_some(v)),
@@ -549,7 +516,7 @@ pub(crate) fn check_json(
                         .map(|v| NumValue::Float(round_f32(v))),
                     _ => None,
                 };
-                if let (Some(v), Some(bounds)) = (number, RangeBounds::of(c)) {
+                if let Some(v) = number {
                     check_num(v, cx, &bounds);
                 }
             }

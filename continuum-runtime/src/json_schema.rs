@@ -61,8 +61,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::schema::{
-    Constraint, EnumRepr, EventSchema, FieldSchema, Number, StructSchema, TaggedSchema, TypeSchema,
-    VariantKind, VariantSchema,
+    Constraint, EnumRepr, EventSchema, FieldSchema, Number, RangeBounds, StructSchema,
+    TaggedSchema, TypeSchema, VariantKind, VariantSchema,
 };
 
 /// The `$schema` URI of the documents produced here.
@@ -353,12 +353,12 @@ impl Builder {
 
     fn apply(&mut self, v: &mut Value, ty: TypeSchema, c: &Constraint) {
         match *c {
-            Constraint::Range {
+            Constraint::Range(RangeBounds {
                 min,
                 max,
                 exclusive_min,
                 exclusive_max,
-            } => {
+            }) => {
                 if let Some(min) = min {
                     bound(v, min, true, exclusive_min);
                 }
@@ -467,12 +467,12 @@ mod tests {
     use crate::constraints::fits_f32;
 
     fn range(min: Option<Number>, max: Option<Number>, exclusive: bool) -> [Constraint; 1] {
-        [Constraint::Range {
+        [Constraint::Range(RangeBounds {
             min,
             max,
             exclusive_min: exclusive,
             exclusive_max: exclusive,
-        }]
+        })]
     }
 
     fn constrained(ty: TypeSchema, constraints: &[Constraint]) -> Value {

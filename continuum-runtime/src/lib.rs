@@ -44,8 +44,8 @@ pub use http::HubService;
 pub use hub::{default_hub, emit, emit_to, set_default_hub, Emit, EmitError, EventId, Hub};
 pub use registry::{Registry, RegistryError};
 pub use schema::{
-    Constraint, EnumRepr, EventSchema, FieldSchema, StringFormat, StructSchema, TaggedSchema,
-    TypeSchema, VariantKind, VariantSchema,
+    Constraint, EnumRepr, EventSchema, FieldSchema, RangeBounds, StringFormat, StructSchema,
+    TaggedSchema, TypeSchema, VariantKind, VariantSchema,
 };
 pub use serve::{raise_open_files_limit, serve, serve_with_shutdown, Server};
 pub use validate::{Issue, IssueCode, ValidationErrors};

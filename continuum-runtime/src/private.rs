@@ -6,16 +6,14 @@ pub use ::inventory;
 pub use ::serde;
 pub use ::serde_json;
 
-pub use crate::constraints::{
-    custom, EachCheck, LengthCheck, Pattern, PatternCheck, RangeBounds, RangeCheck,
-};
+pub use crate::constraints::{custom, EachCheck, LengthCheck, Pattern, PatternCheck, RangeCheck};
 pub use crate::decode_fields::Fields;
 pub use crate::event::{Event, Payload};
 pub use crate::hub::{Emit, EmitError, EventId, Hub};
 pub use crate::registry::{Registration, Submitted};
 pub use crate::schema::{
-    Constraint, EnumRepr, EnumSchema, EventSchema, FieldSchema, Number, StructSchema, TaggedSchema,
-    TypeSchema, VariantKind, VariantSchema,
+    Constraint, EnumRepr, EnumSchema, EventSchema, FieldSchema, Number, RangeBounds, StructSchema,
+    TaggedSchema, TypeSchema, VariantKind, VariantSchema,
 };
 pub use crate::validate::{Checker, IssueCode};
 

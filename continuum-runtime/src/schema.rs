@@ -238,20 +238,25 @@ pub enum Number {
     Float(f64),
 }
 
+/// The bounds of a `range(…)` constraint: the schema's description and what
+/// the generated check compares against, one value for both.
+#[derive(Clone, Copy, Debug)]
+pub struct RangeBounds {
+    /// Lower bound.
+    pub min: Option<Number>,
+    /// Upper bound.
+    pub max: Option<Number>,
+    /// Whether `min` itself is excluded.
+    pub exclusive_min: bool,
+    /// Whether `max` itself is excluded.
+    pub exclusive_max: bool,
+}
+
 /// A constraint declared with `#[event(…)]` on a field.
 #[derive(Clone, Copy, Debug)]
 pub enum Constraint {
     /// `range(min = …, max = …)`, inclusive unless `exclusive_*`.
-    Range {
-        /// Lower bound.
-        min: Option<Number>,
-        /// Upper bound.
-        max: Option<Number>,
-        /// Whether the lower bound is excluded.
-        exclusive_min: bool,
-        /// Whether the upper bound is excluded.
-        exclusive_max: bool,
-    },
+    Range(RangeBounds),
     /// `length(min = …, max = …)`: chars for strings, items for sequences and maps.
     Length {
         /// Lower bound, inclusive.
