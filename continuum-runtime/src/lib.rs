@@ -9,25 +9,18 @@ pub mod backplane;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod config;
-pub mod constraints;
 pub mod decode;
-mod decode_enum;
-mod decode_fields;
 pub mod event;
 pub mod http;
 pub mod hub;
 pub mod id;
-pub mod json_schema;
 pub mod metrics;
-mod payload_formats;
-mod payload_impls;
+mod payload;
 pub mod registry;
 pub mod schema;
 pub mod serve;
 pub mod sse;
-pub mod typescript;
 pub mod validate;
-mod wide_ints;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -43,6 +36,7 @@ pub use event::{DynEvent, Event, Payload};
 pub use http::HubService;
 pub use hub::{default_hub, emit, emit_to, set_default_hub, Emit, EmitError, EventId, Hub};
 pub use registry::{Registry, RegistryError};
+pub use schema::{json_schema, typescript};
 pub use schema::{
     Constraint, EnumRepr, EventSchema, FieldSchema, RangeBounds, StringFormat, StructSchema,
     TaggedSchema, TypeSchema, VariantKind, VariantSchema,

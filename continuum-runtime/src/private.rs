@@ -6,34 +6,20 @@ pub use ::inventory;
 pub use ::serde;
 pub use ::serde_json;
 
-pub use crate::constraints::{custom, EachCheck, LengthCheck, Pattern, PatternCheck, RangeCheck};
-pub use crate::decode_fields::Fields;
 pub use crate::event::{Event, Payload};
 pub use crate::hub::{Emit, EmitError, EventId, Hub};
+pub use crate::payload::constraints::{custom, EachCheck, LengthCheck, PatternCheck, RangeCheck};
+pub use crate::payload::Fields;
 pub use crate::registry::{Registration, Submitted};
 pub use crate::schema::{
-    Constraint, EnumRepr, EnumSchema, EventSchema, FieldSchema, Number, RangeBounds, StructSchema,
-    TaggedSchema, TypeSchema, VariantKind, VariantSchema,
+    Constraint, EnumRepr, EnumSchema, EventSchema, FieldSchema, Number, Pattern, RangeBounds,
+    StructSchema, TaggedSchema, TypeSchema, VariantKind, VariantSchema,
 };
 pub use crate::validate::{Checker, IssueCode};
 
-/// The registration of `E`, used by both the inventory entry and `Registry::register`.
+/// The registration of `E`, for the inventory entry.
 pub fn registration<E: Event>() -> Registration {
-    Registration {
-        type_name: E::TYPE,
-        rust_name: ::core::any::type_name::<E>(),
-        decode: decode::<E>,
-        schema: E::schema,
-    }
-}
-
-/// Decode `json` (the envelope's `data`; `null` for an event without data) as
-/// `E`, validate it, and erase its type. Every issue uses the same shape: see
-/// [`crate::decode`].
-pub fn decode<E: Event>(
-    json: &str,
-) -> Result<std::sync::Arc<dyn crate::DynEvent>, crate::ValidationErrors> {
-    crate::decode::decode_dyn::<E>(json)
+    Registration::of::<E>()
 }
 
 /// A struct with named fields (derived `Payload`), or a `Box` of one: what

@@ -61,6 +61,19 @@ pub struct Registration {
     pub schema: fn() -> &'static EventSchema,
 }
 
+impl Registration {
+    /// The registration of the event type `E`: what `#[continuum_event]`
+    /// submits to the link-time inventory and [`Registry::register`] inserts.
+    pub fn of<E: Event>() -> Registration {
+        Registration {
+            type_name: E::TYPE,
+            rust_name: std::any::type_name::<E>(),
+            decode: crate::decode::decode_dyn::<E>,
+            schema: E::schema,
+        }
+    }
+}
+
 /// The entry each `#[continuum_event]` submits to the link-time inventory.
 ///
 /// A function rather than a [`Registration`] value because the Rust type's
@@ -136,7 +149,7 @@ impl Registry {
     /// Register `E`. Registering the same type twice is allowed; a different
     /// type with the same name is an error.
     pub fn register<E: Event>(&mut self) -> Result<(), RegistryError> {
-        self.insert(crate::__private::registration::<E>())
+        self.insert(Registration::of::<E>())
     }
 
     /// Insert a registration.

@@ -9,23 +9,21 @@
 //! Generated code calls these through `__private`; users never name them.
 //!
 //! On its failure path, decoding evaluates the same declarative constraints
-//! (from the schema) on the JSON value (see [`crate::decode`]); both sides
+//! (from the schema) on the JSON value (`decode::constraints`); both sides
 //! build their issues with the same functions here, so codes and messages agree.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::OnceLock;
 
-use serde_json::Value;
-
-use crate::schema::{Constraint, Number, RangeBounds, TypeSchema};
+use super::Payload;
+use crate::schema::{Constraint, Number, Pattern, RangeBounds};
 use crate::validate::{Checker, IssueCode};
 
 /// A number read from a field, kept exact for comparison with a bound.
 #[derive(Clone, Copy, Debug)]
-pub enum NumValue {
+pub(crate) enum NumValue {
     /// A signed integer.
     Signed(i128),
     /// An unsigned integer (may exceed `i128::MAX`).
@@ -58,25 +56,6 @@ impl NumValue {
     }
 }
 
-impl Number {
-    #[allow(clippy::cast_precision_loss)]
-    pub(crate) fn as_f64(self) -> f64 {
-        match self {
-            Number::Int(v) => v as f64,
-            Number::Float(v) => v,
-        }
-    }
-}
-
-impl fmt::Display for Number {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Number::Int(v) => write!(f, "{v}"),
-            Number::Float(v) => write!(f, "{v}"),
-        }
-    }
-}
-
 /// Types `range(…)` applies to: integers and floats (and `Option`s of them).
 #[diagnostic::on_unimplemented(
     message = "`range` applies to numbers, not `{Self}`",
@@ -88,7 +67,7 @@ pub trait RangeCheck {
     fn check_range(&self, cx: &mut Checker, bounds: &RangeBounds);
 }
 
-fn check_num(value: NumValue, cx: &mut Checker, b: &RangeBounds) {
+pub(crate) fn check_num(value: NumValue, cx: &mut Checker, b: &RangeBounds) {
     use std::cmp::Ordering::{Greater, Less};
     if let Some(min) = b.min {
         match (value.cmp_bound(min), b.exclusive_min) {
@@ -158,13 +137,19 @@ pub trait LengthCheck {
 }
 
 /// What `length` counts in a string.
-const CHARS: &str = "character";
+pub(crate) const CHARS: &str = "character";
 /// What `length` counts in a sequence.
-const ITEMS: &str = "item";
+pub(crate) const ITEMS: &str = "item";
 /// What `length` counts in a map.
-const ENTRIES: &str = "entry";
+pub(crate) const ENTRIES: &str = "entry";
 
-fn check_len(len: usize, unit: &str, cx: &mut Checker, min: Option<u64>, max: Option<u64>) {
+pub(crate) fn check_len(
+    len: usize,
+    unit: &str,
+    cx: &mut Checker,
+    min: Option<u64>,
+    max: Option<u64>,
+) {
     let len = len as u64;
     let plural = |n: u64| if n == 1 { "" } else { "s" };
     if let Some(min) = min {
@@ -257,40 +242,6 @@ macro_rules! pointer_checks {
 }
 pointer_checks!(Box, Arc);
 
-/// A `pattern = "…"` regex, compiled on first use and then shared.
-///
-/// The macro has already parsed the pattern with `regex-syntax`, so
-/// compilation cannot fail on syntax; should it fail anyway (e.g. a size
-/// limit), the value is reported as not matching rather than panicking.
-#[derive(Debug)]
-pub struct Pattern {
-    source: &'static str,
-    compiled: OnceLock<Option<regex::Regex>>,
-}
-
-impl Pattern {
-    /// A pattern not yet compiled.
-    pub const fn new(source: &'static str) -> Self {
-        Pattern {
-            source,
-            compiled: OnceLock::new(),
-        }
-    }
-
-    /// The pattern as written.
-    pub fn source(&self) -> &'static str {
-        self.source
-    }
-
-    /// Whether `text` matches (anywhere, as JSON Schema's `pattern` does).
-    pub fn is_match(&self, text: &str) -> bool {
-        self.compiled
-            .get_or_init(|| regex::Regex::new(self.source).ok())
-            .as_ref()
-            .is_some_and(|re| re.is_match(text))
-    }
-}
-
 /// Types `pattern = "…"` applies to: `String` (and `Option<String>`).
 #[diagnostic::on_unimplemented(
     message = "`pattern` applies to strings, not `{Self}`",
@@ -302,7 +253,7 @@ pub trait PatternCheck {
     fn check_pattern(&self, cx: &mut Checker, pattern: &Pattern);
 }
 
-fn check_str_pattern(text: &str, cx: &mut Checker, pattern: &Pattern) {
+pub(crate) fn check_str_pattern(text: &str, cx: &mut Checker, pattern: &Pattern) {
     if !pattern.is_match(text) {
         cx.report(
             IssueCode::Pattern,
@@ -419,13 +370,13 @@ pub(crate) fn apply_text<T: LengthCheck + PatternCheck + ?Sized>(
 pub(crate) fn apply_items<T>(v: &T, c: &Constraint, cx: &mut Checker)
 where
     T: LengthCheck + EachCheck + ?Sized,
-    T::Item: crate::event::Payload,
+    T::Item: Payload,
 {
     match *c {
         Constraint::Length { min, max } => v.check_length(cx, min, max),
         Constraint::Each(inner) => v.check_each(cx, |item, cx| {
             for c in inner {
-                crate::event::Payload::__constrain(item, c, cx);
+                Payload::__constrain(item, c, cx);
             }
         }),
         _ => {}
@@ -436,134 +387,5 @@ where
 pub fn custom<E: fmt::Display>(cx: &mut Checker, result: Result<(), E>) {
     if let Err(e) = result {
         cx.report(IssueCode::Custom, e.to_string());
-    }
-}
-
-/// An integer JSON value as a [`NumValue`], and whether it lies within
-/// `min..=max` (the bounds of the field's Rust type); `None` when the value
-/// is not a whole number. Decoding has already rewritten `1.0` as `1`.
-pub(crate) fn json_integer(value: &Value, min: i128, max: u128) -> Option<(NumValue, bool)> {
-    if crate::wide_ints::is_marker(value) {
-        // An integer past 64 bits, exact (see `crate::wide_ints`); past 128
-        // bits, out of every integer type's range.
-        return Some(match crate::wide_ints::exact(value) {
-            Some(Ok(v)) => (NumValue::Signed(v), v >= min),
-            Some(Err(v)) => (NumValue::Unsigned(v), v <= max),
-            None => (NumValue::Float(f64::NAN), false),
-        });
-    }
-    if let Some(v) = value.as_i64() {
-        let in_bounds = i128::from(v) >= min && (v < 0 || u128::from(v.unsigned_abs()) <= max);
-        Some((NumValue::Signed(v.into()), in_bounds))
-    } else {
-        value
-            .as_u64()
-            .map(|v| (NumValue::Unsigned(v.into()), u128::from(v) <= max))
-    }
-}
-
-/// Whether the JSON number `v` (read as `f64`) fits an `f32`: it rounds to a
-/// finite one, as serde's `f64` → `f32` conversion does. Past
-/// ±3.4028235677973366e38 (halfway between `f32::MAX` and 2^128) it rounds to
-/// infinity.
-pub(crate) fn fits_f32(v: f64) -> bool {
-    round_f32(v).is_finite()
-}
-
-/// `v` rounded to the nearest `f32` (to infinity past its range).
-#[allow(clippy::cast_possible_truncation)]
-fn round_f32(v: f64) -> f64 {
-    f64::from(v as f32)
-}
-
-/// Check `constraints` on the JSON `value` of a field (or element) of wire
-/// type `ty`, as `validate()` checks them on the deserialized value: the same
-/// issues, in the same order, at the same paths (relative to the checker's
-/// current path).
-///
-/// Only values the shape pass accepted are checked: a constraint on a value
-/// of the wrong JSON type (or an integer outside its Rust type, or a number
-/// an `f32` cannot hold) is skipped, as that value has already been reported
-/// and has nothing to measure. `custom = path` is skipped too: its function
-/// takes the Rust value, which exists only once the whole payload
-/// deserializes.
-///
-/// A number for an `f32` is rounded to `f32` before it is compared, as the
-/// deserialized value `validate()` checks is.
-pub(crate) fn check_json(
-    ty: TypeSchema,
-    value: &Value,
-    constraints: &[Constraint],
-    cx: &mut Checker,
-) {
-    if let TypeSchema::Option(inner) = ty {
-        // Every constraint on an `Option` applies to the `Some` value.
-        if !value.is_null() {
-            check_json(inner(), value, constraints, cx);
-        }
-        return;
-    }
-    for c in constraints {
-        match *c {
-            Constraint::Range(bounds) => {
-                let number = match ty {
-                    TypeSchema::Integer { min, max } => json_integer(value, min, max)
-                        .and_then(|(v, in_bounds)| in_bounds.then_some(v)),
-                    TypeSchema::Float { f32: false } => value.as_f64().map(NumValue::Float),
-                    TypeSchema::Float { f32: true } => value
-                        .as_f64()
-                        .filter(|&v| fits_f32(v))
-                        .map(|v| NumValue::Float(round_f32(v))),
-                    _ => None,
-                };
-                if let Some(v) = number {
-                    check_num(v, cx, &bounds);
-                }
-            }
-            Constraint::Length { min, max } => {
-                let counted = match (ty, value) {
-                    (TypeSchema::String, Value::String(s)) => Some((s.chars().count(), CHARS)),
-                    (
-                        TypeSchema::Array(_) | TypeSchema::Set(_) | TypeSchema::FixedArray { .. },
-                        Value::Array(items),
-                    ) => Some((items.len(), ITEMS)),
-                    (TypeSchema::Map(_), Value::Object(map)) => Some((map.len(), ENTRIES)),
-                    _ => None,
-                };
-                if let Some((len, unit)) = counted {
-                    check_len(len, unit, cx, min, max);
-                }
-            }
-            Constraint::Pattern(pattern) => {
-                if let (TypeSchema::String, Value::String(s)) = (ty, value) {
-                    check_str_pattern(s, cx, pattern);
-                }
-            }
-            Constraint::Each(inner) => match (ty, value) {
-                (
-                    TypeSchema::Array(item)
-                    | TypeSchema::Set(item)
-                    | TypeSchema::FixedArray { item, .. },
-                    Value::Array(items),
-                ) => {
-                    let item = item();
-                    for (i, v) in items.iter().enumerate() {
-                        cx.enter_index(i);
-                        check_json(item, v, inner, cx);
-                        cx.leave();
-                    }
-                }
-                (TypeSchema::Map(item), Value::Object(map)) => {
-                    let item = item();
-                    for (k, v) in map {
-                        cx.enter_key(k);
-                        check_json(item, v, inner, cx);
-                        cx.leave();
-                    }
-                }
-                _ => {}
-            },
-            Constraint::Custom(_) => {}
-        }
     }
 }

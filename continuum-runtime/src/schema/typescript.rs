@@ -43,8 +43,8 @@
 use std::fmt::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::{EnumRepr, EventSchema, StructSchema, TaggedSchema, TypeSchema, VariantKind};
 use crate::registry::Registry;
-use crate::schema::{EnumRepr, EventSchema, StructSchema, TaggedSchema, TypeSchema, VariantKind};
 
 /// The TypeScript module for every event in `registry`, sorted by event name
 /// so the text is the same on every run: what [`typescript`] writes for them.

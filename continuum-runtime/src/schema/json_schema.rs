@@ -60,7 +60,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::schema::{
+use super::{
     Constraint, EnumRepr, EventSchema, FieldSchema, Number, RangeBounds, StructSchema,
     TaggedSchema, TypeSchema, VariantKind, VariantSchema,
 };
@@ -464,7 +464,7 @@ fn number_value(n: Number) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::constraints::fits_f32;
+    use crate::schema::fits_f32;
 
     fn range(min: Option<Number>, max: Option<Number>, exclusive: bool) -> [Constraint; 1] {
         [Constraint::Range(RangeBounds {

@@ -75,13 +75,17 @@
 //! assert_eq!(cold.celsius, f32::MIN);
 //! ```
 
+mod constraints;
+mod tagged;
+mod wide_ints;
+
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::constraints::{check_json, fits_f32, json_integer};
+use self::constraints::{check_json, json_integer};
 use crate::event::{DynEvent, Event};
-use crate::schema::{StructSchema, TypeSchema};
+use crate::schema::{fits_f32, StructSchema, TypeSchema};
 use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
 
 /// Decode and validate `json` (the envelope's `data`) as `E`.
@@ -169,7 +173,7 @@ fn shape_pass(json: &str, ty: TypeSchema) -> Result<String, ValidationErrors> {
     // Integers past 64 bits kept exact (see `crate::wide_ints`). Only once
     // the text is known to be JSON: a number where a key belongs would become
     // a valid key once marked.
-    let marked = crate::wide_ints::mark(json);
+    let marked = wide_ints::mark(json);
     if let Some(Ok(exact)) = marked.as_deref().map(serde_json::from_str::<Value>) {
         value = exact;
     }
@@ -186,7 +190,7 @@ fn shape_pass(json: &str, ty: TypeSchema) -> Result<String, ValidationErrors> {
     }
     let normalized = value.to_string();
     Ok(match marked {
-        Some(_) => crate::wide_ints::unmark(&normalized),
+        Some(_) => wide_ints::unmark(&normalized),
         None => normalized,
     })
 }
@@ -213,12 +217,12 @@ pub fn check_shape(ty: TypeSchema, value: &mut Value, cx: &mut Checker) {
 /// [`check_shape`], and with `constraints` also every field's declarative
 /// constraints, each right after the field's shape (as `validate()` orders them).
 pub(crate) fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constraints: bool) {
-    if crate::wide_ints::is_marker(value)
+    if wide_ints::is_marker(value)
         && !matches!(ty, TypeSchema::Integer { .. } | TypeSchema::Option(_))
     {
         // Only an integer field reads a wide integer exactly; any other sees
         // the float `serde_json::Value` holds for it.
-        crate::wide_ints::to_float(value);
+        wide_ints::to_float(value);
     }
     match ty {
         TypeSchema::Null => {
@@ -287,7 +291,7 @@ pub(crate) fn walk(ty: TypeSchema, value: &mut Value, cx: &mut Checker, constrai
             Some(map) => walk_struct(s, map, cx, constraints, None),
             None => wrong_type(cx, "an object", value),
         },
-        TypeSchema::Tagged(t) => crate::decode_enum::walk_tagged(t, value, cx, constraints),
+        TypeSchema::Tagged(t) => tagged::walk_tagged(t, value, cx, constraints),
         TypeSchema::Set(inner) => match value.as_array_mut() {
             Some(items) => {
                 walk_items(inner(), items, cx, constraints);

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::event::Payload;
+use super::Payload;
 use crate::schema::{StringFormat, TypeSchema};
 use crate::validate::Checker;
 

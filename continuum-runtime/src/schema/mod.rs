@@ -14,7 +14,11 @@
 //! assert!(matches!(<u8 as Payload>::describe(), TypeSchema::Integer { min: 0, max: 255 }));
 //! ```
 
-use crate::constraints::Pattern;
+pub mod json_schema;
+pub mod typescript;
+
+use std::fmt;
+use std::sync::OnceLock;
 
 /// The wire shape of one type.
 #[derive(Clone, Copy, Debug)]
@@ -283,4 +287,71 @@ pub struct EventSchema {
     pub payload: Option<&'static StructSchema>,
     /// The `///` doc comment, trimmed.
     pub docs: &'static str,
+}
+
+impl Number {
+    #[allow(clippy::cast_precision_loss)]
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Number::Int(v) => v as f64,
+            Number::Float(v) => v,
+        }
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Int(v) => write!(f, "{v}"),
+            Number::Float(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A `pattern = "…"` regex, compiled on first use and then shared.
+///
+/// The macro has already parsed the pattern with `regex-syntax`, so
+/// compilation cannot fail on syntax; should it fail anyway (e.g. a size
+/// limit), the value is reported as not matching rather than panicking.
+#[derive(Debug)]
+pub struct Pattern {
+    source: &'static str,
+    compiled: OnceLock<Option<regex::Regex>>,
+}
+
+impl Pattern {
+    /// A pattern not yet compiled.
+    pub const fn new(source: &'static str) -> Self {
+        Pattern {
+            source,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// The pattern as written.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
+    /// Whether `text` matches (anywhere, as JSON Schema's `pattern` does).
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| regex::Regex::new(self.source).ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(text))
+    }
+}
+
+/// Whether the JSON number `v` (read as `f64`) fits an `f32`: it rounds to a
+/// finite one, as serde's `f64` → `f32` conversion does. Past
+/// ±3.4028235677973366e38 (halfway between `f32::MAX` and 2^128) it rounds to
+/// infinity.
+pub(crate) fn fits_f32(v: f64) -> bool {
+    round_f32(v).is_finite()
+}
+
+/// `v` rounded to the nearest `f32` (to infinity past its range).
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn round_f32(v: f64) -> f64 {
+    f64::from(v as f32)
 }

@@ -20,7 +20,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::event::Payload;
+use super::Payload;
 use crate::schema::StructSchema;
 
 /// The fields of one payload, as raw JSON, in the order of its schema.

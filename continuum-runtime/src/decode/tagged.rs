@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::constraints::check_json;
-use crate::decode::{walk, walk_struct, wrong_type};
+use super::constraints::check_json;
+use super::{walk, walk_struct, wrong_type};
 use crate::schema::{EnumRepr, TaggedSchema, TypeSchema, VariantKind, VariantSchema};
 use crate::validate::{Checker, IssueCode};
 

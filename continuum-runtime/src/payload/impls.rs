@@ -14,8 +14,8 @@ use std::sync::Arc;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::constraints::{apply_items, apply_range, apply_text};
-use crate::event::Payload;
+use super::constraints::{apply_items, apply_range, apply_text};
+use super::Payload;
 use crate::schema::{Constraint, TypeSchema};
 use crate::validate::{Checker, IssueCode};
 
