@@ -17,6 +17,7 @@ pub mod id;
 pub mod metrics;
 mod payload;
 pub mod registry;
+mod ring;
 pub mod schema;
 pub mod serve;
 pub mod sse;
@@ -30,11 +31,13 @@ pub mod __private;
 #[path = "fuzz.rs"]
 pub mod __fuzz;
 
-pub use config::{BuildError, ConfigError, HubBuilder};
 pub use continuum_macros::{continuum_event, Payload};
 pub use event::{DynEvent, Event, Payload};
 pub use http::HubService;
-pub use hub::{default_hub, emit, emit_to, set_default_hub, Emit, EmitError, EventId, Hub};
+pub use hub::{
+    default_hub, emit, emit_to, set_default_hub, BuildError, ConfigError, Emit, EmitError, EventId,
+    Hub, HubBuilder,
+};
 pub use registry::{Registry, RegistryError};
 pub use schema::{json_schema, typescript};
 pub use schema::{

@@ -30,8 +30,6 @@
 //! # let _ = hub;
 //! ```
 
-use std::any::Any;
-use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -40,40 +38,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBackplane, RedisOptions};
 
-use crate::hub::log::Log;
 use crate::id::{Epoch, EventId};
-use crate::sse::ResetReason;
-
-/// One event, encoded once, on its way to the backplane.
-#[derive(Clone)]
-pub struct Outgoing {
-    /// The event's type name, e.g. `ai.task.progress`.
-    pub type_name: Cow<'static, str>,
-    /// The channel it is restricted to; `None` for a public event.
-    pub channel: Option<Arc<str>>,
-    /// The payload as JSON (the envelope's `data`).
-    pub data: Bytes,
-    /// The typed value for in-process subscribers, when published on this node.
-    pub value: Option<Arc<dyn Any + Send + Sync>>,
-}
-
-impl fmt::Debug for Outgoing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Outgoing")
-            .field("type_name", &self.type_name)
-            .field("channel", &self.channel)
-            .field("data", &self.data)
-            .field("value", &self.value.is_some())
-            .finish()
-    }
-}
+pub use crate::ring::{LocalLog, Outgoing, WeakLocalLog};
 
 /// A backplane could not publish.
 #[derive(Debug)]
@@ -382,88 +353,5 @@ impl IdempotencyWindow {
         }
         self.order.push_back((now, key.clone()));
         self.map.insert(key, (now, ids));
-    }
-}
-
-/// A node's ordered log of encoded frames: the replay buffer and the live
-/// fan-out in one ring. Handed to the [`Backplane`]; cheap to clone.
-#[derive(Clone)]
-pub struct LocalLog {
-    pub(crate) log: Arc<Log>,
-}
-
-impl fmt::Debug for LocalLog {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalLog")
-            .field("epoch", &self.log.epoch())
-            .finish_non_exhaustive()
-    }
-}
-
-/// A [`LocalLog`] that does not keep the hub alive: a backplane's
-/// background task holds this and ends when [`upgrade`](Self::upgrade)
-/// finds the hub gone.
-#[derive(Clone, Debug)]
-pub struct WeakLocalLog(std::sync::Weak<Log>);
-
-impl WeakLocalLog {
-    /// The log, while its hub lives.
-    pub fn upgrade(&self) -> Option<LocalLog> {
-        self.0.upgrade().map(|log| LocalLog { log })
-    }
-}
-
-impl LocalLog {
-    /// A handle that does not keep the hub alive.
-    pub fn downgrade(&self) -> WeakLocalLog {
-        WeakLocalLog(Arc::downgrade(&self.log))
-    }
-
-    /// How many events the log holds for replay: what a backplane joining
-    /// an existing stream should fill it with.
-    pub fn capacity(&self) -> usize {
-        self.log.capacity()
-    }
-
-    /// The epoch of this log's ids.
-    pub fn epoch(&self) -> Epoch {
-        self.log.epoch()
-    }
-
-    /// Assign the next dense sequence numbers to `batch` and fan it out.
-    /// For single-node backplanes; the batch is contiguous in the log.
-    pub fn append(&self, batch: Vec<Outgoing>) -> Vec<EventId> {
-        self.log.append(batch)
-    }
-
-    /// Fan out events whose ids the backplane assigned. Events whose
-    /// sequence is not above the last one delivered are ignored (so a reader
-    /// may redeliver after a reconnect), as are ids of another epoch.
-    pub fn deliver(&self, events: Vec<(EventId, Outgoing)>) {
-        self.log.deliver(events)
-    }
-
-    /// The stream's epoch is `epoch` and the next events come after
-    /// `after_seq`. The first call sets where the log starts (silently: at
-    /// attach, or when a shared backplane has joined its stream); later, when the backplane's
-    /// view broke — the stream was lost and a new epoch began, or events left
-    /// the stream before this node read them — every subscriber gets
-    /// `continuum.reset` in order (`stream_lost` for a new epoch, `evicted`
-    /// for a gap in the same one), and no older id replays past the break.
-    pub fn restart(&self, epoch: Epoch, after_seq: u64) {
-        let reason = if epoch == self.epoch() {
-            ResetReason::Evicted
-        } else {
-            ResetReason::StreamLost
-        };
-        self.log.restart(epoch, after_seq, reason)
-    }
-
-    /// Declare that this node's view of the stream starts after `seq`: a
-    /// `Last-Event-ID` at or after it can be replayed from the local buffer,
-    /// an older one gets `continuum.reset`. Call before the first
-    /// [`deliver`](Self::deliver) when joining an existing stream.
-    pub fn resume_after(&self, seq: u64) {
-        self.log.resume_after(seq)
     }
 }

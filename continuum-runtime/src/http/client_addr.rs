@@ -11,7 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use http::request::Parts;
 
-use crate::config::{canonical, Config};
+use crate::config::net::canonical;
+use crate::config::Config;
 
 /// The peer address of the connection a request came in on, as a request
 /// extension. [`serve`](crate::serve()) inserts it; when you mount

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Inner;
-use crate::config::canonical;
+use crate::config::net::canonical;
 
 /// The hub's live counts of admitted subscribers.
 #[derive(Debug, Default)]

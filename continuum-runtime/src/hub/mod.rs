@@ -38,10 +38,11 @@
 //! - Settings (path, limits, token, origins) come from [`Hub::config`].
 
 pub(crate) mod auth;
+mod builder;
 mod emit;
+mod env;
 pub(crate) mod filter;
 pub(crate) mod limits;
-pub(crate) mod log;
 mod stream;
 mod typed;
 
@@ -54,7 +55,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use self::auth::{AuthHook, Expiry, Grant, Reject};
+pub use self::builder::{BuildError, HubBuilder};
 pub use self::emit::Emit;
+pub use self::env::ConfigError;
 pub use self::filter::{TypeFilter, TypeFilterError};
 pub use self::stream::{SseOptions, SseStream};
 pub use self::typed::{Lagged, Subscription};
@@ -63,12 +66,12 @@ pub use crate::id::EventId;
 use crate::backplane::{
     Ack, Backplane, BackplaneError, IdempotencyKey, InMemory, LocalLog, Outgoing, Publishing,
 };
-use crate::config::{Config, HubBuilder};
+use crate::config::Config;
 use crate::event::{DynEvent, Event};
 use crate::metrics::{IngestReject, Metrics, MetricsSnapshot};
 use crate::registry::Registry;
+use crate::ring::Log;
 use crate::validate::ValidationErrors;
-use log::Log;
 
 /// The registry a new builder starts with: every `#[continuum_event]` type
 /// linked into the binary, or the duplicate-name error `build` reports.

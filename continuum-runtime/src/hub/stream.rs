@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 
 use super::limits::Admission;
-use super::log::{Read, Registration};
 use super::{Grant, Inner, TypeFilter};
 use crate::id::{encode_u64, splitmix64};
+use crate::ring::{Read, Registration};
 use crate::sse::{self, ResetReason};
 
 /// Frames copied out of the ring per read-lock acquisition.

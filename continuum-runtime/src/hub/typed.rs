@@ -7,9 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::log::{Read, Registration};
 use super::Inner;
 use crate::event::Event;
+use crate::ring::{Read, Registration};
 
 const READ_BATCH: usize = 64;
 

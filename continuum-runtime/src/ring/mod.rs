@@ -1,4 +1,6 @@
-//! The ring of encoded frames shared by every subscriber of a node.
+//! The ring of encoded frames shared by every subscriber of a node: below
+//! both the hub (which reads it for its subscribers) and the backplane
+//! (which writes the ordered events into it through [`LocalLog`]).
 //!
 //! One ring is both the replay buffer and the live queue: a subscriber is a
 //! cursor (a position in the ring), so fan-out costs each subscriber one
@@ -12,37 +14,21 @@
 //! mutex, so a publish between its last read and its registration is never
 //! missed.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+mod frame;
+mod local;
 
-use crate::backplane::Outgoing;
+pub(crate) use self::frame::Frame;
+pub use self::frame::Outgoing;
+pub use self::local::{LocalLog, WeakLocalLog};
 use crate::id::{Epoch, EventId, IdCheck};
 use crate::sse::{self, ResetReason};
-
-/// One published event, encoded once.
-pub(crate) struct Frame {
-    pub(crate) id: EventId,
-    pub(crate) type_name: Cow<'static, str>,
-    pub(crate) channel: Option<Arc<str>>,
-    /// The whole SSE frame: `id`, `event`, `data` (the envelope), blank line.
-    pub(crate) bytes: Bytes,
-    /// The typed value, for in-process subscribers (`None` when the event was
-    /// published on another node).
-    pub(crate) value: Option<Arc<dyn Any + Send + Sync>>,
-    /// The payload JSON, kept only when there is no typed value to decode from.
-    pub(crate) data: Option<Bytes>,
-    /// A `continuum.reset` the backplane put in the log (the stream was lost,
-    /// or events left it before this node read them): every subscriber gets
-    /// it, whatever its type filter and grant.
-    pub(crate) control: bool,
-}
 
 pub(crate) struct Ring {
     pub(crate) frames: VecDeque<Frame>,
@@ -571,6 +557,7 @@ impl Log {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
     use std::task::Wake;
 
     struct Count(AtomicUsize);

@@ -1,0 +1,53 @@
+//! What the ring holds: [`Outgoing`], an event encoded once on its way to the
+//! backplane, and [`Frame`], the same event with its id and its SSE bytes.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::id::EventId;
+
+/// One event, encoded once, on its way to the backplane.
+#[derive(Clone)]
+pub struct Outgoing {
+    /// The event's type name, e.g. `ai.task.progress`.
+    pub type_name: Cow<'static, str>,
+    /// The channel it is restricted to; `None` for a public event.
+    pub channel: Option<Arc<str>>,
+    /// The payload as JSON (the envelope's `data`).
+    pub data: Bytes,
+    /// The typed value for in-process subscribers, when published on this node.
+    pub value: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("type_name", &self.type_name)
+            .field("channel", &self.channel)
+            .field("data", &self.data)
+            .field("value", &self.value.is_some())
+            .finish()
+    }
+}
+
+/// One published event, encoded once.
+pub(crate) struct Frame {
+    pub(crate) id: EventId,
+    pub(crate) type_name: Cow<'static, str>,
+    pub(crate) channel: Option<Arc<str>>,
+    /// The whole SSE frame: `id`, `event`, `data` (the envelope), blank line.
+    pub(crate) bytes: Bytes,
+    /// The typed value, for in-process subscribers (`None` when the event was
+    /// published on another node).
+    pub(crate) value: Option<Arc<dyn Any + Send + Sync>>,
+    /// The payload JSON, kept only when there is no typed value to decode from.
+    pub(crate) data: Option<Bytes>,
+    /// A `continuum.reset` the backplane put in the log (the stream was lost,
+    /// or events left it before this node read them): every subscriber gets
+    /// it, whatever its type filter and grant.
+    pub(crate) control: bool,
+}
