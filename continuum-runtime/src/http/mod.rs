@@ -67,10 +67,10 @@
 mod body;
 mod client_addr;
 mod cors;
-mod envelope;
+pub(crate) mod envelope;
 mod error;
 mod ingest;
-mod query;
+pub(crate) mod query;
 mod shutdown;
 mod subscribe;
 
@@ -385,42 +385,6 @@ impl HubService {
         );
         res
     }
-}
-
-/// [`envelope::decode_body`] for the fuzz targets (`crate::__fuzz`).
-pub(crate) fn fuzz_decode_body(
-    registry: &crate::registry::Registry,
-    body: &[u8],
-) -> crate::__fuzz::Decoded {
-    match envelope::decode_body(registry, body) {
-        Ok(batch) => {
-            let mut events = Vec::with_capacity(batch.events.len());
-            for (event, channel) in batch.events {
-                let mut data = Vec::new();
-                event
-                    .write_data(&mut data)
-                    .expect("a decoded event serializes");
-                events.push((event.type_name(), channel.map(|c| c.to_string()), data));
-            }
-            Ok((batch.single, events))
-        }
-        Err(err) => {
-            let res = err.into_response();
-            let status = res.status().as_u16();
-            let body = match res.into_body().into_parts() {
-                BodyParts::Full(data) => data.unwrap_or_default(),
-                BodyParts::Stream(..) => Bytes::new(),
-            };
-            let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-            Err((status, value))
-        }
-    }
-}
-
-/// [`query::SubscribeQuery::parse`] for the fuzz targets.
-pub(crate) fn fuzz_subscribe_query(query: &str) -> (Option<Vec<String>>, Option<String>) {
-    let q = query::SubscribeQuery::parse(Some(query));
-    (q.types, q.last_event_id)
 }
 
 /// `400` for a request head the standalone server's HTTP/1.1 reader cannot

@@ -40,7 +40,7 @@ use crate::http::HubService;
 
 mod h1;
 
-pub(crate) use h1::{fuzz_parse_head, fuzz_unfinished_is_answered};
+pub(crate) use self::h1::{parse as parse_head, unfinished as unfinished_head, Head, Parse};
 
 /// Where a standalone server listens when `CONTINUUM_ADDR` is unset.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
