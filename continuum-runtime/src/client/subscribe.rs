@@ -16,9 +16,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::answer::{answer_error, root_cause, status_kind};
 use super::error::{ClientError, Kind};
+use super::retry::{backoff_delay, retry_after};
 use super::sse::{Decoder, SseEvent};
-use super::{answer_error, backoff_delay, retry_after, root_cause, Client};
+use super::Client;
 use crate::decode::decode_event;
 use crate::event::Event;
 use crate::id::EventId;
@@ -453,7 +455,7 @@ impl<T> Conn<T> {
             .and_then(Result::ok)
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        let kind = super::status_kind(status);
+        let kind = status_kind(status);
         let error = answer_error(status, &body, kind);
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             Err(ConnectError::Retry(error.with_retry_after(after), after))
