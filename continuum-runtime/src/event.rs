@@ -205,6 +205,12 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// Which types each field constraint applies to (`range`: numbers,
+/// `length`: strings, sequences and maps, `pattern`: strings, `each`:
+/// sequences, maps and `Option`s): a constraint on another type is a compile
+/// error that names one of these traits. Generated code calls them; users
+/// never do.
+pub use crate::payload::constraints::{EachCheck, LengthCheck, PatternCheck, RangeCheck};
 pub use crate::payload::Payload;
 use crate::schema::EventSchema;
 use crate::validate::{Checker, ValidationErrors};

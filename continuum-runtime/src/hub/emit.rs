@@ -1,12 +1,61 @@
-//! [`Emit`]: the future every publish returns.
+//! [`Emit`]: the future every publish returns, and [`EmitError`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::{EmitError, EventId, Published};
+use super::{EventId, Published};
 use crate::backplane::{Ack, BackplaneError, Publishing};
+use crate::validate::ValidationErrors;
+
+/// Publishing failed; nothing was published.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The event failed validation: every issue. In a batch, paths start with
+    /// the event's index, e.g. `[2].progress`.
+    Invalid(ValidationErrors),
+    /// The event could not be serialized to JSON (a `Serialize` impl failed).
+    Encode(serde_json::Error),
+    /// Event types starting with `continuum.` are reserved for the hub.
+    ReservedType(Cow<'static, str>),
+    /// The backplane failed to publish.
+    Backplane(BackplaneError),
+}
+
+impl EmitError {
+    /// Whether the event failed validation.
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, EmitError::Invalid(_))
+    }
+}
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmitError::Invalid(e) => write!(f, "invalid event: {e}"),
+            EmitError::Encode(e) => write!(f, "event could not be encoded: {e}"),
+            EmitError::ReservedType(t) => write!(
+                f,
+                "event type `{t}` is reserved: `continuum.*` types are sent by the hub only"
+            ),
+            EmitError::Backplane(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EmitError::Invalid(e) => Some(e),
+            EmitError::Encode(e) => Some(e),
+            EmitError::ReservedType(_) => None,
+            EmitError::Backplane(e) => Some(e),
+        }
+    }
+}
 
 /// A publish under way: resolves to `T` (the id, the ids, or
 /// [`Published`]) once the backplane acknowledged it, or to the

@@ -39,39 +39,38 @@
 
 pub(crate) mod auth;
 mod builder;
+mod default;
 mod emit;
 mod env;
 pub(crate) mod filter;
 pub(crate) mod limits;
 mod stream;
+mod ticker;
 mod typed;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 pub use self::auth::{AuthHook, Expiry, Grant, Reject};
 pub use self::builder::{BuildError, HubBuilder};
-pub use self::emit::Emit;
+pub use self::default::{default_hub, emit, emit_to, set_default_hub};
+pub use self::emit::{Emit, EmitError};
 pub use self::env::ConfigError;
 pub use self::filter::{TypeFilter, TypeFilterError};
 pub use self::stream::{SseOptions, SseStream};
 pub use self::typed::{Lagged, Subscription};
 pub use crate::id::EventId;
 
-use crate::backplane::{
-    Ack, Backplane, BackplaneError, IdempotencyKey, InMemory, LocalLog, Outgoing, Publishing,
-};
+use crate::backplane::{Ack, Backplane, IdempotencyKey, InMemory, LocalLog, Outgoing, Publishing};
 use crate::config::Config;
 use crate::event::{DynEvent, Event};
 use crate::metrics::{IngestReject, Metrics, MetricsSnapshot};
 use crate::registry::Registry;
 use crate::ring::Log;
-use crate::validate::ValidationErrors;
 
 /// The registry a new builder starts with: every `#[continuum_event]` type
 /// linked into the binary, or the duplicate-name error `build` reports.
@@ -111,53 +110,6 @@ impl fmt::Debug for Hub {
             .field("epoch", &self.inner.log.epoch())
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
-    }
-}
-
-/// Publishing failed; nothing was published.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum EmitError {
-    /// The event failed validation: every issue. In a batch, paths start with
-    /// the event's index, e.g. `[2].progress`.
-    Invalid(ValidationErrors),
-    /// The event could not be serialized to JSON (a `Serialize` impl failed).
-    Encode(serde_json::Error),
-    /// Event types starting with `continuum.` are reserved for the hub.
-    ReservedType(Cow<'static, str>),
-    /// The backplane failed to publish.
-    Backplane(BackplaneError),
-}
-
-impl EmitError {
-    /// Whether the event failed validation.
-    pub fn is_invalid(&self) -> bool {
-        matches!(self, EmitError::Invalid(_))
-    }
-}
-
-impl fmt::Display for EmitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EmitError::Invalid(e) => write!(f, "invalid event: {e}"),
-            EmitError::Encode(e) => write!(f, "event could not be encoded: {e}"),
-            EmitError::ReservedType(t) => write!(
-                f,
-                "event type `{t}` is reserved: `continuum.*` types are sent by the hub only"
-            ),
-            EmitError::Backplane(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for EmitError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            EmitError::Invalid(e) => Some(e),
-            EmitError::Encode(e) => Some(e),
-            EmitError::ReservedType(_) => None,
-            EmitError::Backplane(e) => Some(e),
-        }
     }
 }
 
@@ -529,66 +481,7 @@ impl Hub {
         let weak = Arc::downgrade(&self.inner);
         let period = self.inner.config.heartbeat;
         self.inner.log.log.start_pump();
-        rt.spawn(ticker(weak, period));
-    }
-}
-
-/// Clears `ticker_running` however the ticker task ends (hub dropped, or
-/// its runtime shut down), so the next subscriber starts a new one, and
-/// hands waking back to publishers meanwhile.
-struct TickerGuard(Weak<Inner>);
-
-impl Drop for TickerGuard {
-    fn drop(&mut self) {
-        if let Some(inner) = self.0.upgrade() {
-            inner.log.log.stop_pump();
-            inner.ticker_running.store(false, Ordering::Release);
-        }
-    }
-}
-
-/// The hub's one background task: the shared heartbeat, and the wake pump.
-///
-/// In a burst of publishes, a publish hands the wakers of every waiting
-/// subscriber to this task (`Log::wake_all`), which feeds them to the
-/// scheduler a chunk at a time: a publisher never wakes thousands of tasks
-/// itself, and the run queue never holds every subscriber ahead of the next
-/// ingest request. Subscribers woken later in a pass find more events waiting
-/// and write them in one chunk. A publish into a quiet hub wakes its
-/// subscribers itself, which is quicker when there is nothing to coalesce.
-async fn ticker(weak: Weak<Inner>, period: Duration) {
-    enum Next {
-        Tick,
-        Wake,
-        Gone,
-    }
-    let _guard = TickerGuard(weak.clone());
-    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut batch = Vec::new();
-    loop {
-        let next = std::future::poll_fn(|cx| {
-            if interval.poll_tick(cx).is_ready() {
-                return std::task::Poll::Ready(Next::Tick);
-            }
-            let Some(inner) = weak.upgrade() else {
-                return std::task::Poll::Ready(Next::Gone);
-            };
-            if inner.log.log.take_pending(&mut batch, cx.waker()) {
-                std::task::Poll::Ready(Next::Wake)
-            } else {
-                std::task::Poll::Pending
-            }
-        })
-        .await;
-        match next {
-            Next::Tick => {
-                let Some(inner) = weak.upgrade() else { return };
-                inner.log.log.tick_heartbeat();
-            }
-            Next::Wake => Log::wake_chunked(&mut batch).await,
-            Next::Gone => return,
-        }
+        rt.spawn(ticker::ticker(weak, period));
     }
 }
 
@@ -601,56 +494,4 @@ fn encode_typed<E: Event>(event: Arc<E>, channel: Option<Arc<str>>) -> Result<Ou
         data: Bytes::from(data),
         value: Some(event),
     })
-}
-
-// ---- The process-wide default hub ----
-
-static DEFAULT_HUB: RwLock<Option<Hub>> = RwLock::new(None);
-
-/// The process-wide hub, for code that cannot be handed one (as the
-/// original's process-level bus). Built with [`Hub::builder`] defaults on
-/// first use unless [`set_default_hub`] installed one; serve that same hub
-/// (`serve(addr, default_hub())`) so its events reach browsers.
-///
-/// ```
-/// let hub = continuum_runtime::default_hub();
-/// assert_eq!(hub.epoch(), continuum_runtime::default_hub().epoch());
-/// ```
-pub fn default_hub() -> Hub {
-    if let Some(h) = &*DEFAULT_HUB.read().unwrap_or_else(PoisonError::into_inner) {
-        return h.clone();
-    }
-    let mut slot = DEFAULT_HUB.write().unwrap_or_else(PoisonError::into_inner);
-    slot.get_or_insert_with(|| {
-        HubBuilder::new()
-            .build()
-            .unwrap_or_else(|_| Hub::from_parts(Config::default(), Registry::new(), None, None))
-    })
-    .clone()
-}
-
-/// Install `hub` as the process-wide default, replacing any previous one
-/// (which keeps running for whoever holds it). Do it at start, before
-/// anything emits through [`emit`]; returns the previous default.
-pub fn set_default_hub(hub: Hub) -> Option<Hub> {
-    DEFAULT_HUB
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .replace(hub)
-}
-
-/// [`Hub::emit`] on the [`default_hub`].
-///
-/// # Errors
-/// As [`Hub::emit`].
-pub fn emit<E: Event>(event: E) -> Emit<EventId> {
-    default_hub().emit(event)
-}
-
-/// [`Hub::emit_to`] on the [`default_hub`].
-///
-/// # Errors
-/// As [`Hub::emit`].
-pub fn emit_to<E: Event>(channel: &str, event: E) -> Emit<EventId> {
-    default_hub().emit_to(channel, event)
 }

@@ -60,6 +60,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::defs::{addr, Defs};
 use super::{
     Constraint, EnumRepr, EventSchema, FieldSchema, Number, RangeBounds, StructSchema,
     TaggedSchema, TypeSchema, VariantKind, VariantSchema,
@@ -87,7 +88,7 @@ pub fn json_schema(event: &EventSchema) -> Value {
         head.append(&mut body);
     }
     if !b.defs.is_empty() {
-        let defs: Map<String, Value> = b.defs.into_iter().map(|d| (d.name, d.schema)).collect();
+        let defs: Map<String, Value> = b.defs.into_iter().collect();
         head.insert("$defs".into(), Value::Object(defs));
     }
     Value::Object(head)
@@ -98,7 +99,7 @@ pub fn type_json_schema(ty: TypeSchema) -> Value {
     let mut b = Builder::default();
     let mut v = b.ty(ty);
     if !b.defs.is_empty() {
-        let defs: Map<String, Value> = b.defs.into_iter().map(|d| (d.name, d.schema)).collect();
+        let defs: Map<String, Value> = b.defs.into_iter().collect();
         if let Some(obj) = v.as_object_mut() {
             obj.insert("$defs".into(), Value::Object(defs));
         }
@@ -106,16 +107,9 @@ pub fn type_json_schema(ty: TypeSchema) -> Value {
     v
 }
 
-struct Def {
-    /// Identity of the `StructSchema`/`EnumSchema` static.
-    addr: usize,
-    name: String,
-    schema: Value,
-}
-
 #[derive(Default)]
 struct Builder {
-    defs: Vec<Def>,
+    defs: Defs<Value>,
 }
 
 impl Builder {
@@ -126,26 +120,12 @@ impl Builder {
         rust_name: &str,
         build: impl FnOnce(&mut Self) -> Value,
     ) -> Value {
-        if let Some(d) = self.defs.iter().find(|d| d.addr == addr) {
-            return json!({ "$ref": format!("#/$defs/{}", d.name) });
-        }
-        // Two different types with one Rust name (in different modules) get `Name2`, …
-        let mut name = rust_name.to_owned();
-        let mut n = 1;
-        while self.defs.iter().any(|d| d.name == name) {
-            n += 1;
-            name = format!("{rust_name}{n}");
-        }
-        // Reserve the slot before building, so recursive types terminate.
-        self.defs.push(Def {
-            addr,
-            name: name.clone(),
-            schema: Value::Null,
-        });
+        let name = match self.defs.reserve(addr, rust_name) {
+            Ok(name) => name,
+            Err(known) => return json!({ "$ref": format!("#/$defs/{known}") }),
+        };
         let schema = build(self);
-        if let Some(d) = self.defs.iter_mut().find(|d| d.addr == addr) {
-            d.schema = schema;
-        }
+        self.defs.set(addr, schema);
         json!({ "$ref": format!("#/$defs/{name}") })
     }
 
@@ -182,9 +162,7 @@ impl Builder {
                     json!({ "type": "string", "anyOf": any })
                 }
             },
-            TypeSchema::Tagged(t) => {
-                self.reference(std::ptr::from_ref(t) as usize, t.rust_name, |b| b.tagged(t))
-            }
+            TypeSchema::Tagged(t) => self.reference(addr(t), t.rust_name, |b| b.tagged(t)),
             TypeSchema::Float { f32: false } => json!({ "type": "number" }),
             // Exactly the numbers that round to a finite `f32`, as decoding
             // takes them (`f32::MAX` written as `3.4028235e38` is one of them).
@@ -203,20 +181,14 @@ impl Builder {
             TypeSchema::Map(inner) => {
                 json!({ "type": "object", "additionalProperties": self.ty(inner()) })
             }
-            TypeSchema::Struct(s) => {
-                self.reference(std::ptr::from_ref(s) as usize, s.rust_name, |b| {
-                    b.struct_body(s)
-                })
-            }
-            TypeSchema::Enum(e) => {
-                self.reference(std::ptr::from_ref(e) as usize, e.rust_name, |_| {
-                    let mut v = json!({ "type": "string", "enum": e.variants });
-                    if !e.docs.is_empty() {
-                        v["description"] = e.docs.into();
-                    }
-                    v
-                })
-            }
+            TypeSchema::Struct(s) => self.reference(addr(s), s.rust_name, |b| b.struct_body(s)),
+            TypeSchema::Enum(e) => self.reference(addr(e), e.rust_name, |_| {
+                let mut v = json!({ "type": "string", "enum": e.variants });
+                if !e.docs.is_empty() {
+                    v["description"] = e.docs.into();
+                }
+                v
+            }),
         }
     }
 

@@ -14,6 +14,7 @@
 //! assert!(matches!(<u8 as Payload>::describe(), TypeSchema::Integer { min: 0, max: 255 }));
 //! ```
 
+mod defs;
 pub mod json_schema;
 pub mod typescript;
 
