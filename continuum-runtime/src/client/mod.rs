@@ -54,7 +54,7 @@
 //! timeouts and `502`/`503`/`504` answers, with exponential backoff and
 //! jitter, waiting the server's `retry-after` when it sends one (capped at
 //! the backoff's maximum). Failures are a [`ClientError`] with `is_*`
-//! predicates; a `422` carries its typed [`Issue`]s.
+//! predicates; a `422` carries its typed [`Issue`](crate::validate::Issue)s.
 //!
 //! # Subscribing
 //!

@@ -47,7 +47,7 @@ pub const DEFAULT_IDEMPOTENCY_CAPACITY: usize = 10_000;
 /// answered `408` and the connection closed.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The hub's settings, read by the HTTP layer through [`Hub::config`].
+/// The hub's settings, read by the HTTP layer through [`Hub::config`](crate::Hub::config).
 #[derive(Clone, Debug)]
 pub struct Config {
     pub(crate) replay_capacity: usize,

@@ -21,11 +21,11 @@
 //! ([`FieldSchema::constraints`](crate::schema::FieldSchema::constraints):
 //! `range`, `length`, `pattern`, `each`) right after its shape. The issues
 //! are built by the same functions `validate()` uses
-//! ([`crate::constraints`]), so codes, messages and paths are the same, in
+//! (`payload::constraints`), so codes, messages and paths are the same, in
 //! field declaration order. A value that is itself of the wrong type is not
 //! measured. `custom = path` checks take the Rust value, so they run only
 //! when the whole payload deserializes. Pattern regexes live in the schema
-//! ([`Pattern`](crate::constraints::Pattern), compiled once and shared with
+//! ([`Pattern`](crate::schema::Pattern), compiled once and shared with
 //! `validate()`), so neither path compiles one per request.
 //!
 //! ```

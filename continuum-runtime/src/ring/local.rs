@@ -9,7 +9,7 @@ use crate::id::{Epoch, EventId};
 use crate::sse::ResetReason;
 
 /// A node's ordered log of encoded frames: the replay buffer and the live
-/// fan-out in one ring. Handed to the [`Backplane`]; cheap to clone.
+/// fan-out in one ring. Handed to the [`Backplane`](crate::backplane::Backplane); cheap to clone.
 #[derive(Clone)]
 pub struct LocalLog {
     pub(crate) log: Arc<Log>,
