@@ -1,0 +1,378 @@
+//! The compatibility engine: two contracts in, one [`Change`] per difference
+//! out, each judged in both directions by the definition in the
+//! [module docs](super). This file walks events, structs and enums; the
+//! rules for single values (numbers, strings, arrays, maps) are in `rules.rs`.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::rules::{self, Finding};
+use super::shape::{self, Body, Fields, Repr, Shape};
+use super::Contract;
+use crate::validate::IssueCode;
+
+/// Which direction(s) a change breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// The new build rejects or misreads what old writers send or stored.
+    Backward,
+    /// Old readers cannot read what the new build accepts.
+    Forward,
+    /// Both.
+    Both,
+    /// Neither: the change is compatible.
+    None,
+}
+
+impl Direction {
+    /// `backward`, `forward`, `both` or `none`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Direction::Backward => "backward",
+            Direction::Forward => "forward",
+            Direction::Both => "both",
+            Direction::None => "none",
+        }
+    }
+}
+
+/// Which breaks count: what [`Report::breaks`] asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Either direction (the default: a rolling deploy has both).
+    Full,
+    /// Only backward breaks (old writers, stored events, new readers).
+    Backward,
+    /// Only forward breaks (new writers, old readers).
+    Forward,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// `full`, `backward` or `forward`.
+    fn from_str(s: &str) -> Result<Mode, String> {
+        match s {
+            "full" => Ok(Mode::Full),
+            "backward" => Ok(Mode::Backward),
+            "forward" => Ok(Mode::Forward),
+            other => Err(format!(
+                "unknown mode `{other}`; expected `full`, `backward` or `forward`"
+            )),
+        }
+    }
+}
+
+/// One difference between two contracts, at one wire path of one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The event's type name (or the control event's, or `continuum` for
+    /// the envelope).
+    pub event: String,
+    /// Where on the wire: `type` for the event itself, `data.note`,
+    /// `data.files[].name`, `data.stage[kind=failed].reason`, …
+    pub path: String,
+    /// What changed, in words: "optional field added".
+    pub what: String,
+    /// Why it breaks backward, if it does: whom it fails and how.
+    pub backward: Option<String>,
+    /// Why it breaks forward, if it does.
+    pub forward: Option<String>,
+    /// Why it is harmless, for a compatible change.
+    pub note: Option<String>,
+}
+
+impl Change {
+    /// Which direction(s) the change breaks.
+    pub fn direction(&self) -> Direction {
+        match (&self.backward, &self.forward) {
+            (Some(_), Some(_)) => Direction::Both,
+            (Some(_), None) => Direction::Backward,
+            (None, Some(_)) => Direction::Forward,
+            (None, None) => Direction::None,
+        }
+    }
+
+    /// Whether the change breaks in `mode`.
+    pub fn breaks(&self, mode: Mode) -> bool {
+        match mode {
+            Mode::Full => self.backward.is_some() || self.forward.is_some(),
+            Mode::Backward => self.backward.is_some(),
+            Mode::Forward => self.forward.is_some(),
+        }
+    }
+}
+
+/// One line: `breaking <direction> <event> <path>: <what>; <why>…` or
+/// `compatible <event> <path>: <what>; <note>`.
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.direction() {
+            Direction::None => write!(f, "compatible {} {}: {}", self.event, self.path, self.what)?,
+            dir => write!(
+                f,
+                "breaking {} {} {}: {}",
+                dir.as_str(),
+                self.event,
+                self.path,
+                self.what
+            )?,
+        }
+        for why in [&self.backward, &self.forward, &self.note].into_iter().flatten() {
+            write!(f, "; {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every change between two contracts: the breaking ones first, each group
+/// sorted by event, then path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    changes: Vec<Change>,
+}
+
+impl Report {
+    /// The changes: breaking ones first, then by event and path.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// Whether some change breaks in `mode`.
+    pub fn breaks(&self, mode: Mode) -> bool {
+        self.changes.iter().any(|c| c.breaks(mode))
+    }
+
+    /// Whether the contracts differ in nothing but docs and order.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// One line per change (see [`Change`]'s `Display`), each ending in a newline.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for change in &self.changes {
+            writeln!(f, "{change}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Compare `old` with `new`: every change, judged in both directions.
+pub fn diff(old: &Contract, new: &Contract) -> Report {
+    let mut changes = Vec::new();
+    let names: BTreeSet<&str> = old
+        .events()
+        .chain(new.events())
+        .map(|(name, _)| name)
+        .collect();
+    for name in names {
+        let mut push = |f: Finding| changes.push(f.at(name, "type"));
+        match (old.event(name), new.event(name)) {
+            (Some(_), None) => push(Finding::backward(
+                "event type removed",
+                format!(
+                    "old workers posting `{name}` get 422 `unknown_type`, and `{name}` events \
+                     the old build stored are no longer known"
+                ),
+            )),
+            (None, Some(_)) => push(Finding::compatible(
+                "event type added",
+                "old readers skip event types they do not know",
+            )),
+            (Some(o), Some(n)) => {
+                let mut walk = Walk::new(name, &o.schema, &n.schema);
+                walk.node("data", &o.schema, &n.schema);
+                changes.append(&mut walk.out);
+            }
+            (None, None) => {}
+        }
+    }
+    super::vocabulary::diff(old.runtime(), new.runtime(), &mut changes);
+    // Breaking changes first, then by event and path.
+    changes.sort_by_cached_key(|c| {
+        let compatible = c.direction() == Direction::None;
+        (compatible, c.event.clone(), c.path.clone(), c.what.clone())
+    });
+    Report { changes }
+}
+
+/// One event's walk over its old and new schemas.
+struct Walk<'a> {
+    event: &'a str,
+    old_defs: Option<&'a Map<String, Value>>,
+    new_defs: Option<&'a Map<String, Value>>,
+    /// Pairs of definitions already compared: recursive types end here.
+    seen: HashSet<(&'a str, &'a str)>,
+    out: Vec<Change>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(event: &'a str, old: &'a Value, new: &'a Value) -> Self {
+        Walk {
+            event,
+            old_defs: old.get("$defs").and_then(Value::as_object),
+            new_defs: new.get("$defs").and_then(Value::as_object),
+            seen: HashSet::new(),
+            out: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, path: &str, finding: Finding) {
+        self.out.push(finding.at(self.event, path));
+    }
+
+    /// Compare the values at `path`.
+    fn node(&mut self, path: &str, old: &'a Value, new: &'a Value) {
+        let (old, old_ref) = resolve(old, self.old_defs);
+        let (new, new_ref) = resolve(new, self.new_defs);
+        if let (Some(a), Some(b)) = (old_ref, new_ref) {
+            if !self.seen.insert((a, b)) {
+                return;
+            }
+        }
+        for finding in rules::custom(shape::custom(old), shape::custom(new)) {
+            self.push(path, finding);
+        }
+        match (shape::parse(old), shape::parse(new)) {
+            (Shape::Any, Shape::Any) | (Shape::Null, Shape::Null) | (Shape::Bool, Shape::Bool) => {}
+            (Shape::Nullable(a), Shape::Nullable(b)) => self.node(path, a, b),
+            (Shape::Any, n) => self.push(path, rules::from_any(&n)),
+            (o, Shape::Any) => self.push(path, rules::to_any(&o)),
+            (Shape::Nullable(_), Shape::Null) => self.push(path, rules::only_null()),
+            (Shape::Null, Shape::Nullable(_)) => self.push(path, rules::not_only_null()),
+            (Shape::Nullable(a), _) => {
+                self.push(path, rules::null_dropped());
+                self.node(path, a, new);
+            }
+            (_, Shape::Nullable(b)) => {
+                self.push(path, rules::null_added());
+                self.node(path, old, b);
+            }
+            (Shape::Struct(a), Shape::Struct(b)) => self.structs(path, &a, &b),
+            (
+                Shape::Enum {
+                    repr: ra,
+                    variants: va,
+                },
+                Shape::Enum {
+                    repr: rb,
+                    variants: vb,
+                },
+            ) => self.enums(path, (ra, &va), (rb, &vb)),
+            (
+                Shape::Array {
+                    items: a,
+                    len: la,
+                    unique: ua,
+                    fixed: fa,
+                },
+                Shape::Array {
+                    items: b,
+                    len: lb,
+                    unique: ub,
+                    fixed: fb,
+                },
+            ) => {
+                for finding in rules::array((la, ua, fa), (lb, ub, fb)) {
+                    self.push(path, finding);
+                }
+                self.node(&format!("{path}[]"), a, b);
+            }
+            (Shape::Map { values: a, len: la }, Shape::Map { values: b, len: lb }) => {
+                for finding in rules::length(la, lb, IssueCode::Length) {
+                    self.push(path, finding);
+                }
+                self.node(&format!("{path}.*"), a, b);
+            }
+            (Shape::Unknown(a), Shape::Unknown(b)) => {
+                if shape::strip_cosmetic(a) != shape::strip_cosmetic(b) {
+                    self.push(path, rules::unknown());
+                }
+            }
+            (o, n) => {
+                for finding in rules::scalar(&o, &n) {
+                    self.push(path, finding);
+                }
+            }
+        }
+    }
+
+    fn structs(&mut self, path: &str, old: &Fields<'a>, new: &Fields<'a>) {
+        if old.closed != new.closed {
+            self.push(path, rules::closed_changed(old.closed));
+        }
+        let names: BTreeSet<&str> = old.fields.keys().chain(new.fields.keys()).copied().collect();
+        for name in names {
+            let at = format!("{path}.{name}");
+            match (old.fields.get(name), new.fields.get(name)) {
+                (Some(o), None) => self.push(&at, rules::field_removed(name, o.required, new.closed)),
+                (None, Some(n)) => {
+                    let takes_any = matches!(shape::parse(n.schema), Shape::Any);
+                    let finding = rules::field_added(name, n.required, !old.closed && !takes_any);
+                    self.push(&at, finding);
+                }
+                (Some(o), Some(n)) => {
+                    if o.required != n.required {
+                        self.push(&at, rules::required_changed(name, n.required));
+                    }
+                    self.node(&at, o.schema, n.schema);
+                }
+                (None, None) => {}
+            }
+        }
+    }
+
+    fn enums(
+        &mut self,
+        path: &str,
+        (old_repr, old): (Repr<'a>, &std::collections::BTreeMap<&'a str, Body<'a>>),
+        (new_repr, new): (Repr<'a>, &std::collections::BTreeMap<&'a str, Body<'a>>),
+    ) {
+        if old_repr != new_repr {
+            self.push(path, rules::repr_changed(old_repr, new_repr));
+            return;
+        }
+        let names: BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
+        for name in names {
+            let at = match new_repr {
+                Repr::External => format!("{path}.{name}"),
+                Repr::Tag(tag) => format!("{path}[{tag}={name}]"),
+            };
+            match (old.get(name), new.get(name)) {
+                (Some(_), None) => self.push(path, rules::variant_removed(name)),
+                (None, Some(_)) => self.push(path, rules::variant_added(name)),
+                (Some(Body::Unit), Some(Body::Unit)) => {}
+                (Some(Body::Value(a)), Some(Body::Value(b))) => self.node(&at, a, b),
+                (Some(Body::Fields(a)), Some(Body::Fields(b))) => self.structs(&at, a, b),
+                (Some(_), Some(_)) => self.push(&at, rules::variant_kind_changed(name)),
+                (None, None) => {}
+            }
+        }
+    }
+}
+
+/// Follow `$ref`s into `defs`; the definition's name, if one was followed.
+fn resolve<'a>(
+    mut node: &'a Value,
+    defs: Option<&'a Map<String, Value>>,
+) -> (&'a Value, Option<&'a str>) {
+    let mut name = None;
+    // A bounded loop: a `$ref` to a `$ref` chain in a hand-edited file cannot spin.
+    for _ in 0..16 {
+        let Shape::Ref(r) = shape::parse(node) else {
+            break;
+        };
+        match defs.and_then(|d| d.get_key_value(r)) {
+            Some((key, def)) => {
+                name = Some(key.as_str());
+                node = def;
+            }
+            None => break,
+        }
+    }
+    (node, name)
+}
