@@ -9,8 +9,8 @@ pub mod backplane;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod config;
-pub mod contract;
 pub mod constraints;
+pub mod contract;
 pub mod decode;
 mod decode_enum;
 mod decode_fields;

@@ -61,7 +61,10 @@ pub(crate) fn integer_name(min: i128, max: u128) -> String {
     NAMED
         .iter()
         .find(|(_, lo, hi)| *lo == min && *hi == max)
-        .map_or_else(|| format!("{min}..={max}"), |(name, _, _)| (*name).to_owned())
+        .map_or_else(
+            || format!("{min}..={max}"),
+            |(name, _, _)| (*name).to_owned(),
+        )
 }
 
 struct Walk {

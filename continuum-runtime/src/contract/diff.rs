@@ -120,7 +120,10 @@ impl fmt::Display for Change {
                 self.what
             )?,
         }
-        for why in [&self.backward, &self.forward, &self.note].into_iter().flatten() {
+        for why in [&self.backward, &self.forward, &self.note]
+            .into_iter()
+            .flatten()
+        {
             write!(f, "; {why}")?;
         }
         Ok(())
@@ -305,11 +308,18 @@ impl<'a> Walk<'a> {
         if old.closed != new.closed {
             self.push(path, rules::closed_changed(old.closed));
         }
-        let names: BTreeSet<&str> = old.fields.keys().chain(new.fields.keys()).copied().collect();
+        let names: BTreeSet<&str> = old
+            .fields
+            .keys()
+            .chain(new.fields.keys())
+            .copied()
+            .collect();
         for name in names {
             let at = format!("{path}.{name}");
             match (old.fields.get(name), new.fields.get(name)) {
-                (Some(o), None) => self.push(&at, rules::field_removed(name, o.required, new.closed)),
+                (Some(o), None) => {
+                    self.push(&at, rules::field_removed(name, o.required, new.closed))
+                }
                 (None, Some(n)) => {
                     let takes_any = matches!(shape::parse(n.schema), Shape::Any);
                     let finding = rules::field_added(name, n.required, !old.closed && !takes_any);

@@ -258,9 +258,17 @@ impl Contract {
             .ok_or_else(|| not("`events` is missing or not an object"))?;
         let mut events = BTreeMap::new();
         for (name, versions) in listed {
-            let bad = || not(&format!("event `{name}`: expected a list of {{version, schema}}"));
+            let bad = || {
+                not(&format!(
+                    "event `{name}`: expected a list of {{version, schema}}"
+                ))
+            };
             let mut list = Vec::new();
-            for v in versions.as_array().filter(|a| !a.is_empty()).ok_or_else(bad)? {
+            for v in versions
+                .as_array()
+                .filter(|a| !a.is_empty())
+                .ok_or_else(bad)?
+            {
                 let version = v.get("version").and_then(Value::as_u64).ok_or_else(bad)?;
                 let schema = v.get("schema").filter(|s| s.is_object()).ok_or_else(bad)?;
                 list.push(EventVersion {

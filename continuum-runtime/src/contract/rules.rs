@@ -44,7 +44,11 @@ impl Finding {
         }
     }
 
-    pub(crate) fn both(what: impl Into<String>, back: impl Into<String>, fwd: impl Into<String>) -> Self {
+    pub(crate) fn both(
+        what: impl Into<String>,
+        back: impl Into<String>,
+        fwd: impl Into<String>,
+    ) -> Self {
         Finding {
             backward: Some(back.into()),
             forward: Some(fwd.into()),
@@ -159,17 +163,33 @@ pub(crate) fn unknown() -> Finding {
     )
 }
 
-/// A `custom = …` check (recorded as a `$comment`).
+/// A `custom = …` check (recorded as a `$comment`: "also checked by `path`").
 pub(crate) fn custom(old: Option<&str>, new: Option<&str>) -> Vec<Finding> {
-    match (old, new) {
+    let name = |c: &str| {
+        c.strip_prefix("also checked by ")
+            .unwrap_or(c)
+            .trim_matches('`')
+            .to_owned()
+    };
+    let fails = || {
+        format!(
+            "old workers' values may fail it and {}",
+            get(IssueCode::Custom)
+        )
+    };
+    match (old.map(name), new.map(name)) {
         (a, b) if a == b => vec![],
-        (_, Some(b)) => vec![Finding::backward(
-            format!("custom check added or changed ({b})"),
-            format!("old workers' values may fail it and {}", get(IssueCode::Custom)),
+        (None, Some(b)) => vec![Finding::backward(
+            format!("custom check `{b}` added"),
+            fails(),
+        )],
+        (Some(a), Some(b)) => vec![Finding::backward(
+            format!("custom check changed from `{a}` to `{b}`"),
+            fails(),
         )],
         (Some(a), None) => vec![Finding::compatible(
-            format!("custom check removed ({a})"),
-            "the new build accepts more",
+            format!("custom check `{a}` removed"),
+            "the new build accepts more; readers do not re-check",
         )],
         (None, None) => vec![],
     }
@@ -202,16 +222,26 @@ pub(crate) fn scalar(old: &Shape<'_>, new: &Shape<'_>) -> Vec<Finding> {
                 name: nn,
             },
         ) => numbers((ov, oh, *on), (nv, nh, *nn)),
-        (Shape::Integer { values, .. }, Shape::Number { values: nv, name, .. }) => {
+        (
+            Shape::Integer { values, .. },
+            Shape::Number {
+                values: nv, name, ..
+            },
+        ) => {
             let exact = if *name == Some("f32") {
                 F32_EXACT
             } else {
                 F64_EXACT
             };
             let back = if !values.within(nv) {
-                Some(format!("old workers sending values outside {nv} {}", get(IssueCode::Range)))
+                Some(format!(
+                    "old workers sending values outside {nv} {}",
+                    get(IssueCode::Range)
+                ))
             } else if values.exceeds(exact) {
-                Some(format!("old workers' integers beyond {exact:.0} read rounded"))
+                Some(format!(
+                    "old workers' integers beyond {exact:.0} read rounded"
+                ))
             } else {
                 None
             };
@@ -226,11 +256,16 @@ pub(crate) fn scalar(old: &Shape<'_>, new: &Shape<'_>) -> Vec<Finding> {
         (Shape::Number { .. }, Shape::Integer { values, .. }) => {
             let mut f = Finding::backward(
                 format!("type changed from {} to {}", describe(old), describe(new)),
-                format!("old workers sending fractions such as 1.5 {}", get(IssueCode::Type)),
+                format!(
+                    "old workers sending fractions such as 1.5 {}",
+                    get(IssueCode::Type)
+                ),
             );
             if let Shape::Number { holds, .. } = old {
                 if !values.within(holds) {
-                    f.forward = Some(format!("old readers hold {holds}; new writers may send more"));
+                    f.forward = Some(format!(
+                        "old readers hold {holds}; new writers may send more"
+                    ));
                 }
             }
             vec![f]
@@ -280,7 +315,10 @@ pub(crate) fn scalar(old: &Shape<'_>, new: &Shape<'_>) -> Vec<Finding> {
 }
 
 fn quoted<'a>(names: impl Iterator<Item = &'a &'a str>) -> String {
-    names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Integers or floats: accepted values (type ∩ range) and the type a reader holds.
@@ -397,7 +435,10 @@ fn pattern(old: Option<&str>, new: Option<&str>) -> Vec<Finding> {
         (a, b) if a == b => vec![],
         (_, Some(b)) => vec![Finding::backward(
             format!("pattern added or changed to `{b}`"),
-            format!("old workers sending strings that do not match {}", get(IssueCode::Pattern)),
+            format!(
+                "old workers sending strings that do not match {}",
+                get(IssueCode::Pattern)
+            ),
         )],
         (Some(a), None) => vec![Finding::compatible(
             format!("pattern `{a}` removed"),
@@ -420,12 +461,12 @@ pub(crate) fn array(
     let mut out = length(ol, nl, code);
     if of != nf {
         if let (Some(o), [f]) = (of, out.as_mut_slice()) {
-            f.forward = Some(format!("old readers hold exactly `{o}` items"));
+            f.forward = Some(format!("old readers hold a fixed-size array `{o}`"));
             f.note = None;
         } else if let Some(o) = of {
             out.push(Finding::forward(
                 "fixed size changed",
-                format!("old readers hold exactly `{o}` items"),
+                format!("old readers hold a fixed-size array `{o}`"),
             ));
         }
     }
@@ -476,10 +517,14 @@ pub(crate) fn field_removed(name: &str, was_required: bool, new_closed: bool) ->
         });
     }
     if was_required {
-        f.forward = Some(format!("old readers require `{name}`, which new events lack"));
+        f.forward = Some(format!(
+            "old readers require `{name}`, which new events lack"
+        ));
     }
     f.note = match (new_closed, was_required) {
-        (false, false) => Some("the new build ignores it; old readers allow it to be missing".into()),
+        (false, false) => {
+            Some("the new build ignores it; old readers allow it to be missing".into())
+        }
         _ => None,
     };
     f
@@ -489,7 +534,10 @@ pub(crate) fn field_added(name: &str, required: bool, old_took_it_unchecked: boo
     if required {
         return Finding::backward(
             "required field added",
-            format!("old workers that do not send `{name}` {}", get(IssueCode::Required)),
+            format!(
+                "old workers that do not send `{name}` {}",
+                get(IssueCode::Required)
+            ),
         );
     }
     if old_took_it_unchecked {
@@ -508,7 +556,10 @@ pub(crate) fn required_changed(name: &str, now_required: bool) -> Finding {
     if now_required {
         Finding::backward(
             "field now required",
-            format!("old workers that omit `{name}` {}", get(IssueCode::Required)),
+            format!(
+                "old workers that omit `{name}` {}",
+                get(IssueCode::Required)
+            ),
         )
     } else {
         Finding::forward(
@@ -524,8 +575,15 @@ pub(crate) fn repr_changed(old: Repr<'_>, new: Repr<'_>) -> Finding {
         Repr::Tag(t) => format!("tagged by `{t}`"),
     };
     Finding::both(
-        format!("enum representation changed from {} to {}", name(old), name(new)),
-        format!("old workers' values are in the old shape and {}", get(IssueCode::Type)),
+        format!(
+            "enum representation changed from {} to {}",
+            name(old),
+            name(new)
+        ),
+        format!(
+            "old workers' values are in the old shape and {}",
+            get(IssueCode::Type)
+        ),
         "old readers cannot read the new shape",
     )
 }

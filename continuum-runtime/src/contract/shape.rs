@@ -90,15 +90,23 @@ impl Interval {
 impl std::fmt::Display for Interval {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let num = |v: f64| {
-            if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            if v.abs() >= 1e16 {
+                format!("{v:e}")
+            } else if v.fract() == 0.0 {
                 format!("{v:.0}")
             } else {
                 format!("{v}")
             }
         };
         if self.integer {
+            if self.lo.is_none() && self.hi.is_none() {
+                return f.write_str("any");
+            }
             let lo = self.lo.map(|(v, _)| num(v)).unwrap_or_default();
-            let hi = self.hi.map(|(v, _)| format!("={}", num(v))).unwrap_or_default();
+            let hi = self
+                .hi
+                .map(|(v, _)| format!("={}", num(v)))
+                .unwrap_or_default();
             return write!(f, "{lo}..{hi}");
         }
         match self.lo {
@@ -206,7 +214,11 @@ pub(crate) fn parse(node: &Value) -> Shape<'_> {
     }
     let ty = obj.get("type").and_then(Value::as_str);
     if ty.is_none() {
-        if let Some([a, b]) = obj.get("anyOf").and_then(Value::as_array).map(Vec::as_slice) {
+        if let Some([a, b]) = obj
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
             if is_null(a) {
                 return Shape::Nullable(b);
             }
@@ -277,8 +289,10 @@ pub(crate) fn parse(node: &Value) -> Shape<'_> {
                     variants,
                 };
             }
-            let mut formats: Option<BTreeSet<&str>> =
-                obj.get("format").and_then(Value::as_str).map(|f| [f].into());
+            let mut formats: Option<BTreeSet<&str>> = obj
+                .get("format")
+                .and_then(Value::as_str)
+                .map(|f| [f].into());
             if let Some(any) = obj.get("anyOf").and_then(Value::as_array) {
                 formats = Some(
                     any.iter()
@@ -447,7 +461,14 @@ mod tests {
 
     #[test]
     fn float_intervals() {
-        let a = Interval::of(&json!({ "exclusiveMaximum": 1.5 }), "", "", "", "exclusiveMaximum", false);
+        let a = Interval::of(
+            &json!({ "exclusiveMaximum": 1.5 }),
+            "",
+            "",
+            "",
+            "exclusiveMaximum",
+            false,
+        );
         let b = Interval::of(&json!({ "maximum": 1.5 }), "", "", "maximum", "", false);
         assert!(a.within(&b));
         assert!(!b.within(&a));

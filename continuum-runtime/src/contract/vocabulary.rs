@@ -98,7 +98,9 @@ pub(crate) fn diff(old: &Value, new: &Value, out: &mut Vec<Change>) {
         }
     }
     let names = |v: &Value| -> BTreeSet<String> {
-        v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
     };
     let (old_control, new_control) = (&old["control"], &new["control"]);
     for name in names(old_control).union(&names(new_control)) {
@@ -129,7 +131,9 @@ fn control(event: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
             .is_some_and(|r| r.iter().any(|x| x == f))
     };
     let keys = |v: &Value| -> BTreeSet<String> {
-        v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
     };
     for field in keys(op).union(&keys(np)) {
         let path = format!("data.{field}");
@@ -147,7 +151,11 @@ fn control(event: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
             let set = |v: &Value| -> BTreeSet<String> {
                 v["enum"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             let (os, ns) = (set(o), set(n));
@@ -159,7 +167,10 @@ fn control(event: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
                 out.push(f.at(event, &path));
             }
             for removed in os.difference(&ns) {
-                let f = Finding::compatible(format!("`{removed}` no longer sent"), "readers never see it");
+                let f = Finding::compatible(
+                    format!("`{removed}` no longer sent"),
+                    "readers never see it",
+                );
                 out.push(f.at(event, &path));
             }
         }
@@ -176,7 +187,14 @@ mod tests {
         assert!(crate::hub::is_reserved_type(RESET_EVENT));
         assert_eq!(
             reset_reasons(),
-            ["evicted", "expired", "foreign_epoch", "lagged", "stream_lost", "unknown_id"]
+            [
+                "evicted",
+                "expired",
+                "foreign_epoch",
+                "lagged",
+                "stream_lost",
+                "unknown_id"
+            ]
         );
     }
 }
