@@ -223,7 +223,7 @@ fn length_narrowed_and_pattern_added_break_backward_only() {
 }
 
 fn even(n: &u32) -> Result<(), String> {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         Ok(())
     } else {
         Err(format!("{n} is odd"))
