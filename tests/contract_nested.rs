@@ -236,3 +236,95 @@ fn any_json_narrowed_breaks_backward_widened_forward() {
         "breaking forward t.e data.meta: type widened from a string to any JSON value; old readers hold a string; new writers may send any value",
     ]);
 }
+
+mod more_types {
+    pub mod a {
+        use continuum_runtime::prelude::*;
+
+        #[derive(Payload, Debug)]
+        #[serde(tag = "t", content = "c")]
+        pub enum Adjacent {
+            Queued,
+            Failed { reason: String },
+        }
+
+        #[derive(Payload, Debug)]
+        pub enum Ext {
+            Queued,
+            Failed { reason: String },
+        }
+
+        #[derive(Payload, Debug)]
+        pub enum Stage {
+            Queued,
+            InProgress,
+        }
+    }
+
+    pub mod b {
+        use continuum_runtime::prelude::*;
+
+        #[derive(Payload, Debug)]
+        #[serde(tag = "t", content = "c")]
+        pub enum Adjacent {
+            Queued,
+            Failed { reason: Option<String> },
+        }
+
+        #[derive(Payload, Debug)]
+        pub enum Ext {
+            Queued,
+            Failed { reason: String, retries: u8 },
+        }
+
+        #[derive(Payload, Debug)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Stage {
+            Queued,
+            InProgress,
+        }
+    }
+}
+
+pair!(adjacent:
+    old { #[continuum_event("t.e")] pub struct E { pub stage: crate::more_types::a::Adjacent } }
+    new { #[continuum_event("t.e")] pub struct E { pub stage: crate::more_types::b::Adjacent } });
+
+pair!(external_fields:
+    old { #[continuum_event("t.e")] pub struct E { pub stage: crate::more_types::a::Ext } }
+    new { #[continuum_event("t.e")] pub struct E { pub stage: crate::more_types::b::Ext } });
+
+#[test]
+fn variant_fields_under_each_representation() {
+    judge::<adjacent::old::E, adjacent::new::E>(&[
+        "breaking forward t.e data.stage[t=failed].c.reason: field now optional; old readers require `reason`, which new writers may omit",
+        "breaking forward t.e data.stage[t=failed].c.reason: now accepts null; old readers cannot read null here (their type is not an Option)",
+    ]);
+    judge::<external_fields::old::E, external_fields::new::E>(&[
+        "breaking backward t.e data.stage.failed.retries: required field added; old workers that do not send `retries` get 422 `required`",
+    ]);
+}
+
+pair!(variant_rename_all:
+    old { #[continuum_event("t.e")] pub struct E { pub stage: crate::more_types::a::Stage } }
+    new { #[continuum_event("t.e")] pub struct E { pub stage: crate::more_types::b::Stage } });
+
+#[test]
+fn rename_all_on_an_enum_renames_variants_both_ways() {
+    judge::<variant_rename_all::old::E, variant_rename_all::new::E>(&[
+        "breaking backward t.e data.stage: variant `inProgress` removed; old workers sending `inProgress` get 422 `type`",
+        "breaking forward t.e data.stage: variant `in_progress` added; old readers cannot read `in_progress`",
+    ]);
+}
+
+pair!(unit_event:
+    old { #[continuum_event("t.e")] pub struct E; }
+    new { #[continuum_event("t.e")] pub struct E { pub note: Option<String> } });
+
+#[test]
+fn a_unit_event_gaining_data() {
+    judge::<unit_event::old::E, unit_event::new::E>(&[
+        "breaking backward t.e data: no longer accepts null; old workers sending null get 422 `type`",
+        "compatible t.e data.note: optional field added; old readers ignore it",
+    ]);
+}
