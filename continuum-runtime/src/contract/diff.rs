@@ -1,7 +1,7 @@
 //! The compatibility engine: two contracts in, one [`Change`] per difference
 //! out, each judged in both directions by the definition in the
 //! [module docs](super). This file walks events, structs and enums; the
-//! rules for single values (numbers, strings, arrays, maps) are in `rules.rs`.
+//! rules are in `rules.rs` (structure) and `values.rs` (single values).
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::rules::{self, Finding};
 use super::shape::{self, Body, Fields, Repr, Shape};
+use super::values;
 use super::Contract;
 use crate::validate::IssueCode;
 
@@ -280,13 +281,13 @@ impl<'a> Walk<'a> {
                     fixed: fb,
                 },
             ) => {
-                for finding in rules::array((la, ua, fa), (lb, ub, fb)) {
+                for finding in values::array((la, ua, fa), (lb, ub, fb)) {
                     self.push(path, finding);
                 }
                 self.node(&format!("{path}[]"), a, b);
             }
             (Shape::Map { values: a, len: la }, Shape::Map { values: b, len: lb }) => {
-                for finding in rules::length(la, lb, IssueCode::Length) {
+                for finding in values::length(la, lb, IssueCode::Length) {
                     self.push(path, finding);
                 }
                 self.node(&format!("{path}.*"), a, b);
@@ -297,7 +298,7 @@ impl<'a> Walk<'a> {
                 }
             }
             (o, n) => {
-                for finding in rules::scalar(&o, &n) {
+                for finding in values::scalar(&o, &n) {
                     self.push(path, finding);
                 }
             }

@@ -131,6 +131,7 @@ mod check;
 mod diff;
 mod rules;
 mod shape;
+mod values;
 mod vocabulary;
 
 use std::collections::BTreeMap;
