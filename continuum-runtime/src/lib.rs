@@ -9,6 +9,7 @@ pub mod backplane;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod config;
+pub mod contract;
 pub mod decode;
 pub mod event;
 pub mod http;
