@@ -66,3 +66,30 @@ impl Drop for Ctxt {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Ctxt;
+    use proc_macro2::Span;
+
+    #[test]
+    fn check_combines_every_error_in_order() {
+        let cx = Ctxt::new();
+        cx.error(Span::call_site(), "first");
+        cx.error(Span::call_site(), "second");
+        let messages: Vec<String> = cx
+            .check()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(messages, ["first", "second"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "forgot to check for errors")]
+    fn dropping_unchecked_errors_panics() {
+        let cx = Ctxt::new();
+        cx.error(Span::call_site(), "lost");
+    }
+}

@@ -24,6 +24,9 @@ pub(crate) struct Field {
     pub(crate) add_default: bool,
     /// serde reads it by its wire name alone (no `default`, `alias`, `with`, …).
     pub(crate) plain_de: bool,
+    /// serde writes it by its wire name alone (no `skip_serializing_if`,
+    /// `serialize_with`, …).
+    pub(crate) plain_ser: bool,
 }
 
 pub(crate) enum Shape {
@@ -82,6 +85,13 @@ pub(crate) struct Model {
     /// it field by field (`Event::__decode`), with the same result as
     /// serde's derive for less code per event.
     pub(crate) plain_decode: bool,
+    /// An event whose every field serde writes by wire name alone (none
+    /// skipped, no serde option that changes writing): generated code
+    /// writes it (`expand::serde::serialize_impl`) as serde's derive would.
+    pub(crate) plain_encode: bool,
+    /// The name serde gives the struct when writing it (`rename`, else the
+    /// Rust name).
+    pub(crate) serde_name: String,
 }
 
 pub(crate) fn default_krate() -> Path {

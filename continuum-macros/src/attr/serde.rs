@@ -37,6 +37,12 @@ pub(crate) struct SerdeContainer {
     pub(crate) rename_all_fields: Option<RenameRule>,
     /// What events cannot follow, in source order.
     pub(crate) notes: Vec<SerdeNote>,
+    /// `rename = "…"`: the name serde gives the struct when writing it.
+    pub(crate) rename: Option<String>,
+    /// A key that changes how serde writes the container beyond wire names
+    /// (`into`, `bound`, `rename` in list form, …): generated code then
+    /// leaves writing to serde's derive.
+    pub(crate) other_ser: bool,
     /// A key that changes how serde reads the container beyond wire names
     /// and unknown fields (`default`, `from`, …): generated code then leaves
     /// reading to serde's derive.
@@ -59,6 +65,10 @@ pub(crate) struct SerdeField {
     pub(crate) has_rename_all: bool,
     /// What events cannot follow, in source order.
     pub(crate) notes: Vec<SerdeNote>,
+    /// A key that changes how serde writes the field beyond its wire name
+    /// (`skip_serializing_if`, `serialize_with`, `getter`, …): generated
+    /// code then leaves writing the struct to serde's derive.
+    pub(crate) other_ser: bool,
     /// A key that changes how serde reads the field beyond its wire name
     /// (`default`, `alias`, `with`, …): generated code then leaves reading
     /// the struct to serde's derive.
@@ -151,7 +161,21 @@ pub(crate) fn serde_container(cx: &Ctxt, attrs: &[Attribute]) -> SerdeContainer 
             ) {
                 out.other_de = true;
             }
+            if !matches!(
+                key.as_str(),
+                "rename_all" | "deny_unknown_fields" | "rename" | "crate" | "default"
+            ) {
+                out.other_ser = true;
+            }
             match key.as_str() {
+                "rename" if meta.input.peek(Token![=]) && meta.input.peek2(LitStr) => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    out.rename = Some(lit.value());
+                }
+                "rename" => {
+                    out.other_ser = true;
+                    skip_meta(&meta)?;
+                }
                 "rename_all" => {
                     out.has_rename_all = true;
                     if let Some(rule) = rename_rule(cx, &mut out.notes, &meta, "rename_all")? {
@@ -198,6 +222,12 @@ pub(crate) fn serde_field(cx: &Ctxt, attrs: &[Attribute]) -> SerdeField {
                 "rename" | "skip_serializing_if" | "skip_serializing" | "serialize_with"
             ) {
                 out.other_de = true;
+            }
+            if !matches!(
+                key.as_str(),
+                "rename" | "default" | "alias" | "deserialize_with"
+            ) {
+                out.other_ser = true;
             }
             match key.as_str() {
                 "rename" => out.rename = one_name(&mut out.notes, &meta, "rename")?.map(|(n, _)| n),

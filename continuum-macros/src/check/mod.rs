@@ -167,7 +167,7 @@ fn container(
             format!("`#[serde(tag)]` on a struct is not supported on Continuum payloads: the schema could not describe the extra field; declare `{}` as a field", tag.value()),
         );
     }
-    let mut plain_decode = false;
+    let (mut plain_decode, mut plain_encode) = (false, false);
     let is_struct = matches!(input.data, Data::Struct(..));
     let shape = match input.data {
         Data::Struct(Fields::Named(_), fields) => {
@@ -175,6 +175,10 @@ fn container(
             let fields = named_fields(cx, fields, rule, serde.default);
             plain_decode =
                 !serde.other_de && fields.len() == count && fields.iter().all(|f| f.plain_de);
+            plain_encode = kind == Kind::Event
+                && !serde.other_ser
+                && fields.len() == count
+                && fields.iter().all(|f| f.plain_ser);
             Shape::Named(fields)
         }
         Data::Struct(Fields::Unit, _) if kind == Kind::Event => Shape::Unit,
@@ -232,6 +236,11 @@ fn container(
         add_rename_all: !serde.has_rename_all,
         add_deny: deny_by_option && !serde.deny_unknown_fields && deny_applies,
         plain_decode,
+        plain_encode,
+        serde_name: serde
+            .rename
+            .clone()
+            .unwrap_or_else(|| item.ident.unraw().to_string()),
         shape,
     })
 }
@@ -297,5 +306,6 @@ fn field(
         via_deserialize,
         add_default: via_deserialize && option && !sf.default && !container_default,
         plain_de: !sf.other_de,
+        plain_ser: !sf.other_ser,
     })
 }

@@ -31,10 +31,15 @@ pub(crate) fn event(input: &DeriveInput, checked: Checked) -> TokenStream {
     strip_ours(&mut item);
     match checked {
         Ok(m) => {
-            serde::annotate_fields(&m, &mut item);
+            if serde::derives_serde(&m) {
+                serde::annotate_fields(&m, &mut item);
+            } else {
+                strip_attrs(&mut item, "serde");
+            }
             let serde = serde::serde_attrs(&m, None);
             let mut items = payload::payload(&m);
             items.extend(event::event(&m));
+            items.extend(serde::serialize_impl(&m));
             items.extend(serde::deserialize_impl(&m));
             let items = in_const(items);
             quote!(#serde #item #items)

@@ -8,6 +8,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{LitStr, Path};
 
+use super::constraints::payload_fn;
 use super::{path_string, private};
 use crate::model::{Field, Model, Shape, VariantKind};
 use crate::ty::payload_span;
@@ -17,7 +18,14 @@ fn serde_path(krate: &Path) -> String {
     format!("{}::__private::serde", path_string(krate))
 }
 
-/// `#[derive(Serialize, Deserialize)]` and our serde defaults, for the item itself.
+/// Whether an event still gets one of serde's derives (else its serde
+/// attributes are ours to remove: no derive would accept them).
+pub(crate) fn derives_serde(m: &Model) -> bool {
+    !(own_serialize(m) && own_deserialize(m))
+}
+
+/// `#[derive(Serialize, Deserialize)]` (those not implemented by us) and our
+/// serde defaults, for the item itself.
 pub(crate) fn serde_attrs(m: &Model, remote: Option<&syn::Ident>) -> TokenStream {
     let p = private(&m.krate);
     let krate_str = serde_path(&m.krate);
@@ -30,13 +38,21 @@ pub(crate) fn serde_attrs(m: &Model, remote: Option<&syn::Ident>) -> TokenStream
         .then(|| quote!(#[serde(rename_all = "camelCase")]));
     let deny = (m.add_deny && matches!(m.shape, Shape::Named(_) | Shape::Tagged(_)))
         .then(|| quote!(#[serde(deny_unknown_fields)]));
-    let derives = if remote.is_none() && own_deserialize(m) {
-        quote!(#p::serde::Serialize)
-    } else {
-        quote!(#p::serde::Serialize, #p::serde::Deserialize)
+    let (ser, de) = match remote {
+        Some(_) => (true, true),
+        None => (!own_serialize(m), !own_deserialize(m)),
     };
+    if !(ser || de) {
+        return TokenStream::new();
+    }
+    let derives = [
+        ser.then(|| quote!(#p::serde::Serialize)),
+        de.then(|| quote!(#p::serde::Deserialize)),
+    ]
+    .into_iter()
+    .flatten();
     quote! {
-        #[derive(#derives)]
+        #[derive(#(#derives),*)]
         #[serde(crate = #krate_str)]
         #remote
         #rename
@@ -218,6 +234,78 @@ pub(crate) fn remote_serde(m: &Model, input: &syn::DeriveInput) -> TokenStream {
         impl<'de> #p::serde::Deserialize<'de> for #ident {
             fn deserialize<__D: #p::serde::Deserializer<'de>>(__deserializer: __D) -> ::core::result::Result<Self, __D::Error> {
                 __ContinuumShadow::deserialize(__deserializer)
+            }
+        }
+    }
+}
+
+/// Whether an event gets [`serialize_impl`] rather than serde's derive:
+/// every field in the model and serde writes each by its wire name alone
+/// (`Model::plain_encode`).
+pub(crate) fn own_serialize(m: &Model) -> bool {
+    m.plain_encode
+}
+
+/// `Serialize` for an event serde would write field by field under its wire
+/// names, in place of serde's derive: what serde's derive generates, but a
+/// field routed through `Payload::__serialize` is written through one
+/// helper per event (`__ContinuumVia`, a match on the field's index)
+/// instead of the helper type serde's `serialize_with` generates per
+/// field. That per-field helper cost about a third of a crate of events'
+/// debug build (bench/compile-cost); known.rs used to avoid it by
+/// remembering which types had derived `Payload`, which made the output
+/// depend on other expansions. The paths to `__serialize` carry the span
+/// of [`payload_fn`], so a type that is not a `Payload` is still one error.
+pub(crate) fn serialize_impl(m: &Model) -> TokenStream {
+    let Shape::Named(fields) = &m.shape else {
+        return TokenStream::new();
+    };
+    if !own_serialize(m) {
+        return TokenStream::new();
+    }
+    let p = private(&m.krate);
+    let ident = &m.ident;
+    let name = &m.serde_name;
+    let len = fields.len();
+    let mut routed = Vec::new();
+    let writes = fields.iter().map(|f| {
+        let (fi, wire) = (&f.ident, &f.wire);
+        let value = if f.via_serialize {
+            let i = routed.len();
+            let write = payload_fn(&p, &f.ty, "__serialize");
+            routed.push(quote!(#write(&self.0.#fi, __serializer)));
+            quote!(&__ContinuumVia(self, #i))
+        } else {
+            quote!(&self.#fi)
+        };
+        quote! {
+            #p::serde::ser::SerializeStruct::serialize_field(&mut __state, #wire, #value)?;
+        }
+    });
+    let writes: Vec<_> = writes.collect();
+    let via = routed.split_last().map(|(last, rest)| {
+        let arms = rest.iter().enumerate().map(|(i, w)| quote!(#i => #w,));
+        quote! {
+            struct __ContinuumVia<'__a>(&'__a #ident, usize);
+            #[automatically_derived]
+            impl #p::serde::Serialize for __ContinuumVia<'_> {
+                fn serialize<__S: #p::serde::Serializer>(&self, __serializer: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    match self.1 {
+                        #(#arms)*
+                        _ => #last,
+                    }
+                }
+            }
+        }
+    });
+    quote! {
+        #via
+        #[automatically_derived]
+        impl #p::serde::Serialize for #ident {
+            fn serialize<__S: #p::serde::Serializer>(&self, __serializer: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
+                let mut __state = #p::serde::Serializer::serialize_struct(__serializer, #name, #len)?;
+                #(#writes)*
+                #p::serde::ser::SerializeStruct::end(__state)
             }
         }
     }
