@@ -1,13 +1,11 @@
-//! From parsed input to the checked model that generation reads. Building the
-//! model runs every check; generation never sees an input with errors.
+//! The checked model that generation reads: what `check` produces from a
+//! parsed item with no errors (wire names decided, constraints known to
+//! fit, how each field travels). Generation never sees unchecked input; for
+//! an item with errors it gets a [`Failed`] and emits only stubs.
 
-use syn::ext::IdentExt;
-use syn::{Data, DeriveInput, Fields, Ident, Path, Type};
+use syn::{Ident, LitStr, Path, Type};
 
-use crate::attr::{self, Constraint};
-use crate::case::RenameRule;
-use crate::check;
-use crate::ctxt::Ctxt;
+use crate::attr::Constraint;
 
 pub(crate) struct Field {
     /// `None` for a newtype variant's one unnamed field.
@@ -17,7 +15,7 @@ pub(crate) struct Field {
     pub(crate) docs: String,
     pub(crate) required: bool,
     pub(crate) constraints: Vec<Constraint>,
-    /// Write through `Payload::__serialize` (see [`check::is_standard`]).
+    /// Write through `Payload::__serialize` (see [`crate::ty::is_standard`]).
     pub(crate) via_serialize: bool,
     /// Read through `Payload::__deserialize`.
     pub(crate) via_deserialize: bool,
@@ -26,6 +24,9 @@ pub(crate) struct Field {
     pub(crate) add_default: bool,
     /// serde reads it by its wire name alone (no `default`, `alias`, `with`, …).
     pub(crate) plain_de: bool,
+    /// serde writes it by its wire name alone (no `skip_serializing_if`,
+    /// `serialize_with`, …).
+    pub(crate) plain_ser: bool,
 }
 
 pub(crate) enum Shape {
@@ -67,6 +68,8 @@ pub(crate) enum VariantKind {
 
 pub(crate) struct Model {
     pub(crate) ident: Ident,
+    /// The event's name (`#[continuum_event("…")]`); `None` for a payload.
+    pub(crate) event: Option<LitStr>,
     pub(crate) docs: String,
     pub(crate) shape: Shape,
     pub(crate) krate: Path,
@@ -82,191 +85,44 @@ pub(crate) struct Model {
     /// it field by field (`Event::__decode`), with the same result as
     /// serde's derive for less code per event.
     pub(crate) plain_decode: bool,
-}
-
-/// Which macro is building the model, for messages.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Event,
-    Payload,
+    /// An event whose every field serde writes by wire name alone (none
+    /// skipped, no serde option that changes writing): generated code
+    /// writes it (`expand::serde::serialize_impl`) as serde's derive would.
+    pub(crate) plain_encode: bool,
+    /// The name serde gives the struct when writing it (`rename`, else the
+    /// Rust name).
+    pub(crate) serde_name: String,
 }
 
 pub(crate) fn default_krate() -> Path {
     syn::parse_quote!(::continuum_runtime)
 }
 
-/// Build the model, reporting every problem in `cx`. Returns `None` only when
-/// the item's shape is unusable (so not even stub impls can be generated).
-pub(crate) fn build(
-    cx: &Ctxt,
-    input: &DeriveInput,
-    kind: Kind,
-    krate: Path,
-    deny_by_option: bool,
-) -> Option<Model> {
-    let what = match kind {
-        Kind::Event => "`#[continuum_event]`",
-        Kind::Payload => "`#[derive(Payload)]`",
-    };
-    let mut shape_ok = true;
-    if let Some(param) = input.generics.params.first() {
-        shape_ok = false;
-        match param {
-            syn::GenericParam::Lifetime(l) => cx.error_tokens(
-                &input.generics,
-                format!(
-                    "{what} cannot be used on a struct that borrows (lifetime `{}`): payloads are decoded from JSON into owned data; use owned types such as `String`",
-                    l.lifetime
-                ),
-            ),
-            _ => cx.error_tokens(
-                &input.generics,
-                format!("{what} cannot be used on a generic type: each event and payload type has one fixed schema; use concrete field types"),
-            ),
-        }
-    }
-    let serde = attr::serde_container(cx, &input.attrs);
-    let rule = serde.rename_all.or(if serde.has_rename_all {
-        None
-    } else {
-        Some(RenameRule::Camel)
-    });
-    if let (Data::Struct(_), Some(tag)) = (&input.data, &serde.tag) {
-        cx.error(
-            tag.span(),
-            format!("`#[serde(tag)]` on a struct is not supported on Continuum payloads: the schema could not describe the extra field; declare `{}` as a field", tag.value()),
-        );
-    }
-    let mut plain_decode = false;
-    let shape = match &input.data {
-        Data::Struct(s) => match &s.fields {
-            Fields::Named(named) => {
-                let fields = named_fields(cx, &named.named, rule, serde.default);
-                plain_decode = !serde.other_de
-                    && fields.len() == named.named.len()
-                    && fields.iter().all(|f| f.plain_de);
-                Shape::Named(fields)
-            }
-            Fields::Unit if kind == Kind::Event => Shape::Unit,
-            Fields::Unit => {
-                cx.error(
-                    input.ident.span(),
-                    "`#[derive(Payload)]` on a unit struct: a nested payload needs fields; use a struct with named fields, or a unit-variant enum for a set of names",
-                );
-                return None;
-            }
-            Fields::Unnamed(unnamed) => {
-                cx.error_tokens(
-                    unnamed,
-                    format!("{what} needs named fields: a payload is a JSON object keyed by field name; write `struct {} {{ name: Type, … }}`", input.ident),
-                );
-                return None;
-            }
-        },
-        Data::Enum(e) if kind == Kind::Payload => {
-            match crate::variants::build(cx, e, &serde, rule) {
-                Some(shape) => shape,
-                // The variants' errors are reported; the model stays, so the
-                // enum still gets stub impls and a field of its type does
-                // not add "not a `Payload`" to them (one error per mistake).
-                None => Shape::Enum(Vec::new()),
-            }
-        }
-        Data::Enum(e) => {
-            cx.error(
-                e.enum_token.span,
-                "`#[continuum_event]` goes on a struct with named fields (or a unit struct for an event without data), not an enum; to use this enum inside an event, derive `Payload` on it",
-            );
-            return None;
-        }
-        Data::Union(u) => {
-            cx.error(
-                u.union_token.span,
-                format!("{what} cannot be used on a union; use a struct with named fields"),
-            );
-            return None;
-        }
-    };
-    if !shape_ok {
-        return None;
-    }
-    let deny = deny_by_option || serde.deny_unknown_fields;
-    let deny_applies = match &input.data {
-        Data::Struct(_) => true,
-        // An enum's `deny_unknown_fields` reaches its struct variants' fields
-        // and an adjacently tagged enum's own keys.
-        Data::Enum(_) => matches!(shape, Shape::Tagged(_)),
-        Data::Union(_) => false,
-    };
-    Some(Model {
-        ident: input.ident.clone(),
-        docs: attr::docs(&input.attrs),
-        krate,
-        deny_unknown_fields: deny,
-        add_rename_all: !serde.has_rename_all,
-        add_deny: deny_by_option && !serde.deny_unknown_fields && deny_applies,
-        plain_decode,
-        shape,
-    })
+/// The outcome of checking an item: its model, or every error found.
+pub(crate) type Checked = Result<Model, Failed>;
+
+/// An item with errors: the errors, and what the stub impls emitted beside
+/// them need (`None` when the item's shape is unusable even for stubs).
+pub(crate) struct Failed {
+    pub(crate) error: syn::Error,
+    pub(crate) stub: Option<Stub>,
 }
 
-/// The named fields of a struct or struct variant, under the `rule` for
-/// their wire names; skipped fields left out.
-pub(crate) fn named_fields<'a>(
-    cx: &Ctxt,
-    fields: impl IntoIterator<Item = &'a syn::Field>,
-    rule: Option<RenameRule>,
-    container_default: bool,
-) -> Vec<Field> {
-    let mut out = Vec::new();
-    for f in fields {
-        let Some(ident) = f.ident.clone() else {
-            continue;
-        };
-        let raw = ident.unraw().to_string();
-        let wire = rule.map_or_else(|| raw.clone(), |r| r.apply_to_field(&raw));
-        if let Some(field) = field(cx, f, Some(ident), wire, container_default) {
-            out.push(field);
-        }
-    }
-    out
+/// Enough of an item with errors for stub impls, so one mistake gives one
+/// error and not one more wherever the type is used.
+pub(crate) struct Stub {
+    pub(crate) ident: Ident,
+    pub(crate) krate: Path,
+    /// A struct with named fields (it gets `__private::Struct` too).
+    pub(crate) named: bool,
 }
 
-/// One field, or `None` when serde skips it. `wire` is the name before the
-/// field's own `rename`.
-pub(crate) fn field(
-    cx: &Ctxt,
-    f: &syn::Field,
-    ident: Option<Ident>,
-    wire: String,
-    container_default: bool,
-) -> Option<Field> {
-    let sf = attr::serde_field(cx, &f.attrs);
-    let constraints = attr::parse_field_constraints(cx, &f.attrs);
-    if sf.skip {
-        if let Some(c) = constraints.first() {
-            cx.error(
-                c.kw.span(),
-                "constraints on a field serde skips are never checked; remove them or the `skip`",
-            );
+impl Stub {
+    pub(crate) fn of(m: &Model) -> Self {
+        Stub {
+            ident: m.ident.clone(),
+            krate: m.krate.clone(),
+            named: matches!(m.shape, Shape::Named(_)),
         }
-        return None;
     }
-    check::constraints(cx, Some(&f.ty), &constraints);
-    let option = check::is_option(&f.ty);
-    // `Self` in the path would name serde's helper type, not ours.
-    let routed = !check::is_standard(&f.ty) && !check::mentions_self(&f.ty);
-    let via_deserialize = routed && !sf.own_deserialize;
-    Some(Field {
-        required: !(option || sf.default || container_default),
-        ident,
-        ty: f.ty.clone(),
-        wire: sf.rename.unwrap_or(wire),
-        docs: attr::docs(&f.attrs),
-        constraints,
-        via_serialize: routed && !sf.own_serialize,
-        via_deserialize,
-        add_default: via_deserialize && option && !sf.default && !container_default,
-        plain_de: !sf.other_de,
-    })
 }

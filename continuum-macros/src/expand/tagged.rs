@@ -1,15 +1,16 @@
-//! Generation for an enum with data: `Payload::check` matches the active
-//! variant and checks its fields at their wire paths; `describe` returns a
-//! static `TaggedSchema`.
+//! `impl Payload` for an enum with data (serde's external, internal or
+//! adjacent tagging): `check` matches the active variant and checks its
+//! fields at their wire paths; `describe` returns a static `TaggedSchema`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::expand::{
-    field_check, field_constraints, field_patterns, lit, payload_fn, payload_span, private,
-    struct_schema,
+use super::constraints::{
+    field_check, field_constraints, field_patterns, payload_fn, struct_schema,
 };
+use super::{lit, private};
 use crate::model::{Field, Model, Repr, Tagged, VariantKind};
+use crate::ty::payload_span;
 
 fn fields_of(kind: &VariantKind) -> &[Field] {
     match kind {

@@ -3,17 +3,19 @@
 //! serde's representations, each variant checked like a struct.
 
 use syn::ext::IdentExt;
-use syn::{DataEnum, Fields};
+use syn::Fields;
 
-use crate::attr::{self, SerdeContainer};
+use super::{field, named_fields, parse_errors, serde_notes};
+use crate::ast;
+use crate::attr::SerdeContainer;
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
-use crate::model::{self, Repr, Shape, Tagged, Variant, VariantKind};
+use crate::model::{Repr, Shape, Tagged, Variant, VariantKind};
 
 /// The enum's shape, or `None` when a variant cannot be described.
-pub(crate) fn build(
+pub(super) fn build(
     cx: &Ctxt,
-    e: &DataEnum,
+    enum_variants: Vec<ast::Variant<'_>>,
     serde: &SerdeContainer,
     rule: Option<RenameRule>,
 ) -> Option<Shape> {
@@ -33,9 +35,11 @@ pub(crate) fn build(
     };
     let mut ok = true;
     let mut variants = Vec::new();
-    for v in &e.variants {
-        let sf = attr::serde_field(cx, &v.attrs);
-        for a in v.attrs.iter().filter(|a| a.path().is_ident("event")) {
+    for v in enum_variants {
+        parse_errors(cx, &v.serde);
+        serde_notes(cx, &v.serde.value.notes, false);
+        let sf = &v.serde.value;
+        for a in &v.event_attrs {
             cx.error_tokens(
                 a,
                 "`#[event(…)]` constraints go on a variant's fields, not on the variant",
@@ -44,7 +48,8 @@ pub(crate) fn build(
         if sf.skip {
             continue;
         }
-        let raw = v.ident.unraw().to_string();
+        let syn_v = v.syn;
+        let raw = syn_v.ident.unraw().to_string();
         let wire = sf
             .rename
             .clone()
@@ -56,15 +61,16 @@ pub(crate) fn build(
         } else {
             serde.rename_all_fields.or(Some(RenameRule::Camel))
         };
-        let kind = match &v.fields {
+        let (has_rename_all, docs) = (sf.has_rename_all, v.docs);
+        let kind = match &syn_v.fields {
             Fields::Unit => VariantKind::Unit,
-            Fields::Named(named) => {
-                VariantKind::Struct(model::named_fields(cx, &named.named, fields_rule, false))
-            }
+            Fields::Named(_) => VariantKind::Struct(named_fields(cx, v.fields, fields_rule, false)),
             Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => {
                 // Internally tagged, serde merges the tag into the value,
-                // so it must be a struct: checked by a trait bound (tagged.rs).
-                match model::field(cx, &unnamed.unnamed[0], None, String::new(), false) {
+                // so it must be a struct: checked by a trait bound
+                // (expand/tagged.rs).
+                let one = v.fields.into_iter().next()?;
+                match field(cx, one, None, String::new(), false) {
                     Some(field) => VariantKind::Newtype(Box::new(field)),
                     None => VariantKind::Unit,
                 }
@@ -79,11 +85,11 @@ pub(crate) fn build(
             }
         };
         variants.push(Variant {
-            ident: v.ident.clone(),
+            ident: syn_v.ident.clone(),
             wire,
-            docs: attr::docs(&v.attrs),
-            add_rename_all: matches!(v.fields, Fields::Named(_))
-                && !sf.has_rename_all
+            docs,
+            add_rename_all: matches!(syn_v.fields, Fields::Named(_))
+                && !has_rename_all
                 && serde.rename_all_fields.is_none(),
             kind,
         });
