@@ -281,19 +281,69 @@ impl HubBuilder {
         self
     }
 
-    /// Share events with every other node using the Redis at `url`
-    /// (`redis://host:port`), over a Redis stream (feature `redis`; see
-    /// [`backplane::redis`](crate::backplane::redis)). Set by
-    /// `CONTINUUM_REDIS_URL` in [`from_env`](Self::from_env).
+    /// Share events with every other node using the Redis at `url`, over a
+    /// Redis stream (feature `redis`; see
+    /// [`backplane::redis`](crate::backplane::redis)). `url` is
+    /// `redis://host:port` for one server, several comma-separated
+    /// `redis://` URLs for the seed nodes of a Redis Cluster (or use
+    /// [`redis_cluster`](Self::redis_cluster)), or
+    /// `redis+sentinel://host:26379[,host:26379…]/service` for the primary
+    /// Sentinel names (see [`RedisOptions::new`](crate::backplane::RedisOptions::new)).
+    /// Set by `CONTINUUM_REDIS_URL` in [`from_env`](Self::from_env).
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() {
+    /// let hub = continuum_runtime::Hub::builder()
+    ///     .redis("redis+sentinel://10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379/mymaster")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = hub; }
+    /// ```
     #[cfg(feature = "redis")]
     pub fn redis(mut self, url: impl Into<String>) -> Self {
         let options = crate::backplane::RedisOptions::new(url);
         self.redis = Some(match self.redis.take() {
             Some(old) => options
                 .stream(old.stream_key().to_owned())
-                .retention(old.retention_entries()),
+                .retention(old.retention_entries())
+                .wait_replicas(old.wait_replicas_count()),
             None => options,
         });
+        self
+    }
+
+    /// Share events over the Redis Cluster with these seed nodes
+    /// (`redis://host:port` each): [`redis`](Self::redis) with the URLs
+    /// comma-separated. Every key of the stream lands in one hash slot; a
+    /// stream name that would split them is refused by [`build`](Self::build).
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() {
+    /// let hub = continuum_runtime::Hub::builder()
+    ///     .redis_cluster(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379", "redis://10.0.0.3:6379"])
+    ///     .redis_stream("{myapp}:events")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = hub; }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_cluster<I, S>(self, seeds: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let seeds: Vec<String> = seeds.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        self.redis(seeds.join(","))
+    }
+
+    /// Answer a publish (`202`, `emit`) only once `replicas` Redis replicas
+    /// confirmed it (`WAIT`, 1 s timeout, then `503`); 0 (the default) does
+    /// not wait. Narrows, does not close, what a failover can lose: see
+    /// [Durability](crate::backplane::redis#durability-wait). Set by
+    /// `CONTINUUM_REDIS_WAIT_REPLICAS`. Without [`redis`](Self::redis) it has no effect.
+    #[cfg(feature = "redis")]
+    pub fn redis_wait_replicas(mut self, replicas: usize) -> Self {
+        self.redis = self.redis.take().map(|o| o.wait_replicas(replicas));
         self
     }
 
@@ -329,8 +379,9 @@ impl HubBuilder {
     /// # Errors
     /// [`BuildError::DuplicateType`] when two Rust types declare the same
     /// event name; [`BuildError::Backplane`] when the Redis backplane is
-    /// configured with a URL that does not parse, or outside a Tokio runtime
-    /// (it starts its tasks here).
+    /// configured with a URL that does not parse or a stream name whose
+    /// keys would not share one Redis Cluster slot (`app{}`: the message
+    /// names the fix), or outside a Tokio runtime (it starts its tasks here).
     pub fn build(self) -> Result<Hub, BuildError> {
         if let Some(e) = self.registry_errors.into_iter().next() {
             return Err(BuildError::DuplicateType(e));

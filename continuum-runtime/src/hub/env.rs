@@ -21,8 +21,9 @@ impl HubBuilder {
     /// | `CONTINUUM_TRUSTED_PROXIES` | comma-separated proxy addresses or CIDR ranges whose `x-forwarded-for` is believed | none: the socket's peer is the client |
     /// | `CONTINUUM_HEARTBEAT_SECS` | seconds between heartbeat comments, a whole number ≥ 1 | `25` |
     /// | `CONTINUUM_ALLOWED_ORIGINS` | comma-separated origins allowed by CORS, e.g. `https://a.example,http://localhost:5173` | none: no CORS headers |
-    /// | `CONTINUUM_REDIS_URL` | share events with other nodes over Redis Streams (feature `redis`), e.g. `redis://127.0.0.1:6379` | none: in-memory, one process |
-    /// | `CONTINUUM_REDIS_STREAM` | the Redis stream key nodes share | `continuum:events` |
+    /// | `CONTINUUM_REDIS_URL` | share events with other nodes over Redis Streams (feature `redis`): `redis://127.0.0.1:6379` (one server); `redis://10.0.0.1:6379,redis://10.0.0.2:6379,…` (the seed nodes of a Redis Cluster); `redis+sentinel://10.0.0.5:26379,10.0.0.6:26379/mymaster` (the primary the sentinels name for `mymaster`, followed across failovers) | none: in-memory, one process |
+    /// | `CONTINUUM_REDIS_STREAM` | the Redis stream key nodes share; every key of the stream shares its hash slot (on a cluster a name without braces becomes `{name}`; `{app}:events` is kept; braces that are not a valid tag are refused) | `continuum:events` |
+    /// | `CONTINUUM_REDIS_WAIT_REPLICAS` | a publish (`202`, `emit`) waits until this many Redis replicas confirmed it (`WAIT n 1000`; fewer within 1 s: `503`); narrows, does not close, what a failover can lose | `0`: no wait |
     ///
     /// `CONTINUUM_ADDR` (the listen address) is read by the standalone server, not here.
     ///
@@ -127,30 +128,51 @@ impl HubBuilder {
     }
 }
 
-/// `CONTINUUM_REDIS_URL` and `CONTINUUM_REDIS_STREAM`.
+/// `CONTINUUM_REDIS_URL`, `CONTINUUM_REDIS_STREAM` and
+/// `CONTINUUM_REDIS_WAIT_REPLICAS`.
 fn redis_from_env(
     b: HubBuilder,
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<HubBuilder, ConfigError> {
     let Some(url) = get("CONTINUUM_REDIS_URL") else {
+        if let Some(v) = get("CONTINUUM_REDIS_WAIT_REPLICAS") {
+            return Err(ConfigError::new(
+                "CONTINUUM_REDIS_WAIT_REPLICAS",
+                v,
+                "has no effect without a Redis backplane; expected CONTINUUM_REDIS_URL to be set too",
+            ));
+        }
         return Ok(b);
     };
     #[cfg(feature = "redis")]
     {
-        if !(url.starts_with("redis://")
-            || url.starts_with("rediss://")
-            || url.starts_with("redis+unix://")
-            || url.starts_with("unix://"))
-        {
-            return Err(ConfigError::new(
-                "CONTINUUM_REDIS_URL",
-                url,
-                "expected a Redis URL such as `redis://127.0.0.1:6379`",
-            ));
-        }
+        use crate::backplane::redis::{keys::StreamKeys, topology::Endpoint};
+        let endpoint = match Endpoint::parse(&url) {
+            Ok(e) => e,
+            Err(why) => return Err(ConfigError::new("CONTINUUM_REDIS_URL", url, why)),
+        };
         let mut b = b.redis(url);
         if let Some(stream) = get("CONTINUUM_REDIS_STREAM") {
+            if let Err(e) = StreamKeys::new(&stream, matches!(endpoint, Endpoint::Cluster(_))) {
+                return Err(ConfigError::new(
+                    "CONTINUUM_REDIS_STREAM",
+                    stream,
+                    e.to_string(),
+                ));
+            }
             b = b.redis_stream(stream);
+        }
+        if let Some(v) = get("CONTINUUM_REDIS_WAIT_REPLICAS") {
+            match v.parse::<usize>() {
+                Ok(n) => b = b.redis_wait_replicas(n),
+                Err(_) => {
+                    return Err(ConfigError::new(
+                        "CONTINUUM_REDIS_WAIT_REPLICAS",
+                        v,
+                        "expected a whole number of replicas (e.g. `1`); 0 or unset does not wait",
+                    ))
+                }
+            }
         }
         Ok(b)
     }
@@ -262,6 +284,72 @@ mod tests {
             assert_eq!(err.variable(), k);
             assert!(err.to_string().starts_with(k), "{err}");
             assert!(err.to_string().contains("expected"), "{err}");
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_topologies_from_the_environment() {
+        let b = HubBuilder::from_lookup(env(&[
+            (
+                "CONTINUUM_REDIS_URL",
+                "redis://10.0.0.1:7000, redis://10.0.0.2:7000",
+            ),
+            ("CONTINUUM_REDIS_WAIT_REPLICAS", "1"),
+        ]))
+        .unwrap();
+        let o = b.redis.unwrap();
+        assert_eq!(o.url(), "redis://10.0.0.1:7000, redis://10.0.0.2:7000");
+        assert_eq!(o.wait_replicas_count(), 1);
+        let b = HubBuilder::from_lookup(env(&[(
+            "CONTINUUM_REDIS_URL",
+            "redis+sentinel://10.0.0.5:26379,10.0.0.6/mymaster",
+        )]))
+        .unwrap();
+        assert_eq!(b.redis.unwrap().wait_replicas_count(), 0);
+        for (pairs, variable, says) in [
+            (
+                &[("CONTINUUM_REDIS_URL", "10.0.0.1:6379")][..],
+                "CONTINUUM_REDIS_URL",
+                "expected `redis://host:6379`",
+            ),
+            (
+                &[("CONTINUUM_REDIS_URL", "redis+sentinel://10.0.0.5:26379")],
+                "CONTINUUM_REDIS_URL",
+                "no service name",
+            ),
+            (
+                &[
+                    ("CONTINUUM_REDIS_URL", "redis://a:7000,redis://b:7000"),
+                    ("CONTINUUM_REDIS_STREAM", "app{}"),
+                ],
+                "CONTINUUM_REDIS_STREAM",
+                "name it with a tag such as `{app}`",
+            ),
+            (
+                &[
+                    ("CONTINUUM_REDIS_URL", "redis://a:7000"),
+                    ("CONTINUUM_REDIS_WAIT_REPLICAS", "all"),
+                ],
+                "CONTINUUM_REDIS_WAIT_REPLICAS",
+                "whole number of replicas",
+            ),
+            (
+                &[("CONTINUUM_REDIS_WAIT_REPLICAS", "1")],
+                "CONTINUUM_REDIS_WAIT_REPLICAS",
+                "CONTINUUM_REDIS_URL to be set too",
+            ),
+        ] {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let err = HubBuilder::from_lookup(|k| {
+                pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            })
+            .unwrap_err();
+            assert_eq!(err.variable(), variable);
+            assert!(err.to_string().contains(says), "{err}");
         }
     }
 

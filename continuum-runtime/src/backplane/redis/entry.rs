@@ -28,6 +28,11 @@ pub(crate) fn seq_of(stream_id: &[u8]) -> Option<u64> {
     Some(ms << SEQ_BITS | n)
 }
 
+/// The stream id `ms-n` of a sequence made by [`seq_of`].
+pub(crate) fn stream_id_of(seq: u64) -> String {
+    format!("{}-{}", seq >> SEQ_BITS, seq & ((1 << SEQ_BITS) - 1))
+}
+
 /// The millisecond timestamp in a sequence (Redis's clock when it was added).
 pub(crate) fn millis_of(seq: u64) -> u64 {
     seq >> SEQ_BITS
@@ -166,6 +171,8 @@ mod tests {
         assert_eq!(b - a, 1);
         assert_eq!(millis_of(c), 1764547200001);
         assert_eq!(seq_of(b"0-0"), Some(0));
+        assert_eq!(stream_id_of(b), "1764547200000-1");
+        assert_eq!(stream_id_of(0), "0-0");
         for bad in [
             &b"17-"[..],
             b"-1",

@@ -44,6 +44,67 @@
 //!   node and go out together, pipelined, while the previous group is in
 //!   flight: one round trip for many concurrent publishes, in call order.
 //!
+//! # Topologies
+//!
+//! The URL says which (see `topology.rs`): `redis://host:6379` is one
+//! server; several comma-separated `redis://` URLs are the seed nodes of a
+//! Redis Cluster ([`RedisOptions::cluster`]);
+//! `redis+sentinel://s1:26379,s2:26379/mymaster` is the primary that
+//! Sentinel names for `mymaster`, looked up again on every reconnect.
+//!
+//! ```no_run
+//! use continuum_runtime::Hub;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let hub = Hub::builder()
+//!     .redis_cluster(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
+//!     .redis_wait_replicas(1)
+//!     .build()?;
+//! # let _ = hub; Ok(()) }
+//! ```
+//!
+//! Every key of a stream lands in one hash slot: they are all derived from
+//! one base, which a cluster gives a hash tag (`{continuum:events}`,
+//! `{continuum:events}:epoch`, …); a name that already has a tag
+//! (`{app}:events`) is kept, and one whose braces are not a valid tag
+//! (`app{}`) is refused when the hub is built, with the fix in the error.
+//! On one server or through Sentinel a name without braces keeps the key
+//! names of earlier releases.
+//!
+//! # Failover
+//!
+//! Redis replicates asynchronously: a primary that dies may have
+//! acknowledged entries that its replica never got, and the promoted
+//! replica then numbers and dates new entries as if they had never been,
+//! reissuing entry numbers and possibly stream ids that browsers already
+//! hold for other events. So every reconnect in the same epoch first checks
+//! (one script, `RESUME`) that the stream still holds what this node knows
+//! of it: the last entry it delivered (same id, same number), the newest id
+//! its publishes were acknowledged with, and an entry counter at least that
+//! far. If not, the node replaces the stream with an empty one of a new
+//! epoch, atomically, and every subscriber of every node gets
+//! `continuum.reset` (`stream_lost`) — a new epoch rather than a reset
+//! within the old one, because ids must never go backwards within an epoch
+//! and the new primary's may. A node that saw nothing lost carries on; the
+//! first node that did starts the new epoch, and the others follow it. Lost
+//! entries that no node delivered and no publish of a running node was
+//! acknowledged with (a node that died with its acks) cannot be detected:
+//! that is what `WAIT` narrows.
+//!
+//! # Durability: `WAIT`
+//!
+//! With [`RedisOptions::wait_replicas`] (`CONTINUUM_REDIS_WAIT_REPLICAS`),
+//! each group of publishes is followed by `WAIT n <timeout>`, and
+//! [`Hub::emit`](crate::Hub::emit) and ingest succeed only once `n` replicas
+//! confirmed the write. Fewer within the timeout (default 1 s) fails the
+//! publish as unavailable (`503`), although the events were written and
+//! may still be delivered: retry with the same `Idempotency-Key`. `WAIT`
+//! does not make Redis strongly consistent: a failover can still promote a
+//! replica that was not among the `n`, and a confirmed write can be lost
+//! if those replicas fail too. It makes losing an acknowledged event
+//! require more than one failure, and costs a replication round trip per
+//! publish group.
+//!
 //! # When Redis is unreachable
 //!
 //! Publishing fails at once with an [`unavailable`](BackplaneError::is_unavailable)
@@ -67,9 +128,11 @@
 //! reported once each.
 
 mod entry;
+pub(crate) mod keys;
 mod publisher;
 mod reader;
 mod scripts;
+pub(crate) mod topology;
 
 use std::fmt;
 use std::future::Future;
@@ -80,7 +143,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use self::keys::StreamKeys;
+use self::topology::{Connection, Endpoint, Timeouts, Topology};
 use super::{Ack, Backplane, BackplaneError, IdempotencyKey, LocalLog, Outgoing, Publishing};
+use crate::id::Epoch;
 
 /// The stream key when none is configured.
 pub const DEFAULT_STREAM: &str = "continuum:events";
@@ -95,11 +161,26 @@ pub struct RedisOptions {
     retention: usize,
     response_timeout: Duration,
     block: Duration,
+    wait_replicas: usize,
+    wait_timeout: Duration,
 }
 
 impl RedisOptions {
-    /// Options for the Redis at `url` (`redis://[user:password@]host:port[/db]`),
-    /// with the default stream and retention.
+    /// Options for the Redis at `url`, with the default stream and
+    /// retention. `url` is one of (see [Topologies](self#topologies)):
+    /// - `redis://[user:password@]host:port[/db]`: one server;
+    /// - several of those, comma-separated: the seed nodes of a Redis Cluster;
+    /// - `redis+sentinel://[user:password@]host:port[,host:port…]/service[/db]`:
+    ///   the primary Sentinel names for `service` (port 26379 by default;
+    ///   the credentials are the primary's; `?sentinel_password=…` and
+    ///   `?sentinel_username=…` authenticate with the sentinels).
+    ///
+    /// ```
+    /// use continuum_runtime::backplane::RedisOptions;
+    /// let one = RedisOptions::new("redis://127.0.0.1:6379");
+    /// let sentinel = RedisOptions::new("redis+sentinel://10.0.0.5:26379,10.0.0.6:26379/mymaster");
+    /// # let _ = (one, sentinel);
+    /// ```
     pub fn new(url: impl Into<String>) -> Self {
         RedisOptions {
             url: url.into(),
@@ -107,7 +188,43 @@ impl RedisOptions {
             retention: DEFAULT_RETENTION,
             response_timeout: Duration::from_secs(2),
             block: Duration::from_secs(2),
+            wait_replicas: 0,
+            wait_timeout: Duration::from_secs(1),
         }
+    }
+
+    /// Options for the Redis Cluster with these seed nodes
+    /// (`redis://host:port` each; any reachable one is enough to find the
+    /// others). The same as [`new`](Self::new) with the URLs comma-separated.
+    ///
+    /// ```
+    /// use continuum_runtime::backplane::RedisOptions;
+    /// let options = RedisOptions::cluster(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]);
+    /// assert_eq!(options.url(), "redis://10.0.0.1:6379,redis://10.0.0.2:6379");
+    /// ```
+    pub fn cluster<I, S>(seeds: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let seeds: Vec<String> = seeds.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        RedisOptions::new(seeds.join(","))
+    }
+
+    /// Resolve publishes only once `replicas` replicas confirmed them
+    /// (`WAIT`; 0, the default, does not wait). See
+    /// [Durability](self#durability-wait) for what it does and does not
+    /// promise.
+    pub fn wait_replicas(mut self, replicas: usize) -> Self {
+        self.wait_replicas = replicas;
+        self
+    }
+
+    /// How long a publish waits for its replicas with
+    /// [`wait_replicas`](Self::wait_replicas) before it fails (default 1 s).
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout.max(Duration::from_millis(1));
+        self
     }
 
     /// The stream key (default [`DEFAULT_STREAM`]); its epoch and
@@ -152,6 +269,24 @@ impl RedisOptions {
     pub fn retention_entries(&self) -> usize {
         self.retention
     }
+
+    /// The replicas a publish waits for (0: none).
+    pub fn wait_replicas_count(&self) -> usize {
+        self.wait_replicas
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        let wait = if self.wait_replicas > 0 {
+            self.wait_timeout
+        } else {
+            Duration::ZERO
+        };
+        Timeouts {
+            connect: self.response_timeout,
+            publisher: self.response_timeout + wait,
+            reader: self.block + self.response_timeout,
+        }
+    }
 }
 
 /// The Redis Streams backplane. See the [module docs](self).
@@ -181,32 +316,10 @@ pub(crate) enum State {
     Down,
 }
 
-pub(crate) struct Keys {
-    pub(crate) stream: String,
-    pub(crate) epoch: String,
-    pub(crate) count: String,
-    idempotency_prefix: String,
-}
-
-impl Keys {
-    fn new(stream: &str) -> Self {
-        Keys {
-            stream: stream.to_owned(),
-            epoch: format!("{stream}:epoch"),
-            count: format!("{stream}:count"),
-            idempotency_prefix: format!("{stream}:idem:"),
-        }
-    }
-
-    pub(crate) fn idempotency(&self, key: &str) -> String {
-        format!("{}{key}", self.idempotency_prefix)
-    }
-}
-
 /// What the publisher and reader tasks share.
 pub(crate) struct Shared {
-    pub(crate) client: redis::Client,
-    pub(crate) keys: Keys,
+    pub(crate) topology: Topology,
+    pub(crate) keys: StreamKeys,
     pub(crate) options: RedisOptions,
     state: watch::Sender<State>,
     /// Why the backplane is down (logged once per change, and in errors).
@@ -218,6 +331,12 @@ pub(crate) struct Shared {
     /// publisher's connection from before is broken, and is replaced before
     /// use rather than failing the first publish after an outage.
     pub(crate) generation: AtomicU64,
+    /// A publish met a failover (`READONLY`): the reader reconnects, which
+    /// through Sentinel finds the new primary and checks what was lost.
+    pub(crate) reconnect: AtomicBool,
+    /// The newest stream id (as a sequence) a publish was acknowledged
+    /// with, and its epoch: checked after a reconnect (see `RESUME`).
+    pub(crate) acked: Mutex<Option<(Epoch, u64)>>,
     pub(crate) metrics: RedisMetrics,
 }
 
@@ -281,21 +400,22 @@ impl Shared {
 
     /// A connection for publishes, or for the reader (whose `XREAD BLOCK`
     /// waits up to `block` for a reply).
-    pub(crate) async fn connect(
-        &self,
-        for_reader: bool,
-    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-        let response = if for_reader {
-            self.options.block + self.options.response_timeout
-        } else {
-            self.options.response_timeout
-        };
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.options.response_timeout))
-            .set_response_timeout(Some(response));
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
+    pub(crate) async fn connect(&self, for_reader: bool) -> redis::RedisResult<Connection> {
+        self.topology
+            .connect(for_reader, self.options.timeouts())
             .await
+    }
+
+    /// Remember that a publish was acknowledged with `ack`.
+    pub(crate) fn acknowledged(&self, ack: &Ack) {
+        let Some(last) = ack.ids.last().filter(|_| !ack.replayed) else {
+            return;
+        };
+        let mut acked = self.acked.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut *acked {
+            Some((epoch, seq)) if *epoch == last.epoch() => *seq = (*seq).max(last.seq()),
+            other => *other = Some((last.epoch(), last.seq())),
+        }
     }
 }
 
@@ -305,34 +425,38 @@ impl RedisBackplane {
     /// inside a Tokio runtime.
     ///
     /// # Errors
-    /// When the URL cannot be parsed.
+    /// When the URL cannot be parsed, or the stream's name would put its
+    /// keys in different Redis Cluster slots (see [Topologies](self#topologies)).
     pub fn new(options: RedisOptions) -> Result<Self, BackplaneError> {
-        let invalid = |e: redis::RedisError| {
-            BackplaneError::new(
-                format!("invalid redis url `{}`: {e}", options.url),
-                Some(Box::new(e)),
-            )
-        };
-        let info = redis::IntoConnectionInfo::into_connection_info(options.url.as_str())
-            .map_err(invalid)?;
+        let endpoint = Endpoint::parse(&options.url).map_err(|e| {
+            BackplaneError::new(format!("invalid redis url `{}`: {e}", options.url), None)
+        })?;
+        let keys = StreamKeys::new(&options.stream, matches!(endpoint, Endpoint::Cluster(_)))
+            .map_err(|e| BackplaneError::new(e.to_string(), Some(Box::new(e))))?;
         // TCP_NODELAY (redis-rs leaves Nagle on): several publishes are in
         // flight on one connection, and with Nagle each small write after
         // the first waits for the previous one's ACK, i.e. for Redis's reply,
         // which serialises the pipelines. Measured (1 subscriber, 4,000
         // events, 4 publishing connections, loopback): see BENCHMARKS.md.
-        let tcp = info.tcp_settings().clone().set_nodelay(true);
-        let client = redis::Client::open(info.set_tcp_settings(tcp)).map_err(invalid)?;
+        let topology = Topology::open(&endpoint, options.timeouts()).map_err(|e| {
+            BackplaneError::new(
+                format!("invalid redis url `{}`: {e}", options.url),
+                Some(Box::new(e)),
+            )
+        })?;
         let (requests, rx) = mpsc::unbounded_channel();
         let (state, _) = watch::channel(State::Connecting);
         Ok(RedisBackplane {
             shared: Arc::new(Shared {
-                client,
-                keys: Keys::new(&options.stream),
+                topology,
+                keys,
                 options,
                 state,
                 down_reason: Mutex::new("not connected yet".to_owned()),
                 resync: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
+                reconnect: AtomicBool::new(false),
+                acked: Mutex::new(None),
                 metrics: RedisMetrics::default(),
             }),
             requests,

@@ -1,6 +1,8 @@
 //! The publisher task: takes publishes in call order and sends every waiting
 //! one in one pipeline (one round trip for many concurrent publishes), with
 //! several pipelines in flight, then answers each publish with its ids.
+//! With `wait_replicas`, each pipeline ends with `WAIT`, and its publishes
+//! succeed only if enough replicas confirmed them.
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
@@ -10,10 +12,10 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
 use redis::{RedisResult, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use super::topology::{is_topology_change, Connection};
 use super::{parse_ack, scripts, Shared, State};
 use crate::backplane::{Ack, BackplaneError, IdempotencyKey, Outgoing};
 
@@ -81,7 +83,7 @@ struct InFlight {
 /// them): a publish waits for one round trip, not for the groups before it.
 pub(crate) async fn run(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiver<Request>) {
     // The connection, and the backplane generation it was made in.
-    let mut conn: Option<(MultiplexedConnection, u64)> = None;
+    let mut conn: Option<(Connection, u64)> = None;
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut open = true;
@@ -114,6 +116,15 @@ pub(crate) async fn run(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiv
                 for r in &group {
                     pipe.add_command(r.invocation(&shared));
                 }
+                let wait = shared.options.wait_replicas;
+                if wait > 0 {
+                    // After the group, on the same connection: WAIT counts
+                    // the replicas that have every write this connection
+                    // made so far. In a cluster the pipeline goes to the
+                    // node of the stream's slot, WAIT included.
+                    let timeout = shared.options.wait_timeout.as_millis().max(1);
+                    pipe.cmd("WAIT").arg(wait).arg(timeout.min(u64::MAX as u128) as u64);
+                }
                 let mut replies: Pin<Box<dyn Future<Output = RedisResult<Vec<Value>>> + Send>> =
                     Box::pin(async move { pipe.query_async(&mut c.clone()).await });
                 // The first poll hands the pipeline to the connection: groups
@@ -138,9 +149,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiv
 /// outage; `None` (with `group` failed) when there is none to be had.
 async fn connection(
     shared: &Shared,
-    conn: &mut Option<(MultiplexedConnection, u64)>,
+    conn: &mut Option<(Connection, u64)>,
     group: &mut Vec<Request>,
-) -> Option<MultiplexedConnection> {
+) -> Option<Connection> {
     if shared.state() == State::Connecting {
         let mut changes = shared.state_changes();
         let _ = tokio::time::timeout(
@@ -199,7 +210,7 @@ fn fail(
 /// group, but each script is atomic and idempotency keys make a retry safe),
 /// or Redis lost the script (it restarted under this connection).
 fn answer_group(shared: &Shared, requests: Vec<Request>, replies: RedisResult<Vec<Value>>) -> bool {
-    let replies = match replies {
+    let mut replies = match replies {
         Ok(replies) => replies,
         Err(e) => {
             tracing::debug!(error = %e, "continuum: redis publish failed; reconnecting");
@@ -211,6 +222,19 @@ fn answer_group(shared: &Shared, requests: Vec<Request>, replies: RedisResult<Ve
         }
     };
     let mut healthy = true;
+    // The WAIT reply, last: how many replicas confirmed the group.
+    let unconfirmed = match shared.options.wait_replicas {
+        0 => None,
+        wanted => match replies.pop() {
+            Some(Value::Int(got)) if got >= wanted as i64 => None,
+            Some(Value::Int(got)) => Some(format!(
+                "only {got} of {wanted} redis replicas confirmed the write within {:?} (WAIT); \
+                 it may still be delivered: retry with the same Idempotency-Key",
+                shared.options.wait_timeout
+            )),
+            other => Some(format!("redis did not answer WAIT ({other:?})")),
+        },
+    };
     for (request, reply) in requests.into_iter().zip(replies) {
         let result = match reply {
             Value::ServerError(e) if e.code() == "NOSCRIPT" => {
@@ -220,7 +244,34 @@ fn answer_group(shared: &Shared, requests: Vec<Request>, replies: RedisResult<Ve
                     None,
                 ))
             }
+            Value::ServerError(e) if is_topology_change(e.code()) => {
+                // Nothing was written. A new connection finds the new
+                // primary or slot owner; the client's retry publishes.
+                healthy = false;
+                if !shared.topology.is_cluster() {
+                    shared.reconnect.store(true, Ordering::Release);
+                }
+                Err(BackplaneError::unavailable(
+                    format!(
+                        "redis is failing over or moving the stream ({}); retry",
+                        e.code()
+                    ),
+                    None,
+                ))
+            }
             reply => answer(shared, reply),
+        };
+        let result = match (result, &unconfirmed) {
+            (Ok(ack), None) => {
+                shared.acknowledged(&ack);
+                Ok(ack)
+            }
+            (Ok(ack), Some(why)) => {
+                // Written all the same: a failover check must know of it.
+                shared.acknowledged(&ack);
+                Err(BackplaneError::unavailable(why.clone(), None))
+            }
+            (Err(e), _) => Err(e),
         };
         let m = &shared.metrics;
         if result.is_ok() {

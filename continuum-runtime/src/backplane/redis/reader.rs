@@ -1,16 +1,19 @@
 //! The reader task: one per node. Reads the stream in order and delivers
 //! every entry into the node's log; checks the epoch on every (re)connect and
 //! while idle; reconnects with backoff and resumes after the last entry it
-//! delivered, turning anything it cannot prove it saw into a reset.
+//! delivered, turning anything it cannot prove it saw into a reset. After a
+//! reconnect it checks the stream still holds what it saw (a failover may
+//! have lost it: see "Failover" in the module docs); through Sentinel, its
+//! idle check also asks whether the server is still the primary.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::MultiplexedConnection;
 use redis::{RedisResult, Value};
 
 use super::entry::{self, Entry};
+use super::topology::{is_primary, Connection};
 use super::{scripts, Shared};
 use crate::backplane::{LocalLog, WeakLocalLog};
 use crate::id::{Epoch, EventId};
@@ -103,7 +106,14 @@ async fn session(
             tracing::warn!(stream = %shared.keys.stream, entries = bad, "continuum: skipped stream entries that are not events");
         }
         let must_sync = if entries.is_empty() {
-            // Idle: is the stream still the one we read?
+            // Idle: is the stream still the one we read, on the primary?
+            if shared.topology.is_sentinel() {
+                match is_primary(&mut conn).await {
+                    Ok(true) => {}
+                    Ok(false) => return Stop::Failed(failed_over()),
+                    Err(e) => return Stop::Failed(e),
+                }
+            }
             match probe(shared, &mut conn).await {
                 Ok(found) => found.epoch != Some(p.epoch) || !found.exists,
                 Err(e) => return Stop::Failed(e),
@@ -112,6 +122,9 @@ async fn session(
             deliver(shared, &local, pos, entries)
         };
         drop(local);
+        if shared.reconnect.swap(false, Ordering::AcqRel) {
+            return Stop::Failed(failed_over());
+        }
         if must_sync || shared.resync.swap(false, Ordering::AcqRel) {
             if let Err(stop) = sync(shared, &mut conn, log, pos, backfill).await {
                 return stop;
@@ -120,12 +133,19 @@ async fn session(
     }
 }
 
+fn failed_over() -> redis::RedisError {
+    redis::RedisError::from((
+        redis::ErrorKind::Io,
+        "the redis server is no longer the primary (failover); reconnecting",
+    ))
+}
+
 struct Probe {
     epoch: Option<Epoch>,
     exists: bool,
 }
 
-async fn probe(shared: &Shared, conn: &mut MultiplexedConnection) -> RedisResult<Probe> {
+async fn probe(shared: &Shared, conn: &mut Connection) -> RedisResult<Probe> {
     let reply: Value = scripts::PROBE
         .key(&shared.keys.stream)
         .key(&shared.keys.epoch)
@@ -149,17 +169,57 @@ async fn probe(shared: &Shared, conn: &mut MultiplexedConnection) -> RedisResult
 /// Agree on the stream's epoch (creating it if the stream was lost) and
 /// decide where reading resumes:
 /// - first start: fill the replay buffer from the stream's tail;
-/// - same epoch after a reconnect: resume after the last entry delivered
+/// - same epoch after a reconnect: check the stream still holds what this
+///   node saw ([`resume`]), then resume after the last entry delivered
 ///   (entries trimmed meanwhile show as a missing number on the next read);
-/// - another epoch: the stream was lost; reset (`stream_lost`) and read the
-///   new stream from its start.
+/// - another epoch (or what this node saw was lost): reset (`stream_lost`)
+///   and read the new stream from its start.
 async fn sync(
     shared: &Shared,
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     log: &WeakLocalLog,
     pos: &mut Option<Position>,
     backfill: usize,
 ) -> Result<(), Stop> {
+    // Another node may replace the epoch between two steps: agree again.
+    for _ in 0..3 {
+        let epoch = ensure_epoch(shared, conn).await?;
+        let Some(local) = log.upgrade() else {
+            return Err(Stop::HubGone);
+        };
+        let new_epoch = match pos {
+            None => return join(shared, conn, &local, pos, epoch, backfill).await,
+            Some(p) if p.epoch == epoch => match resume(shared, conn, p).await? {
+                Resumed::Ok => return Ok(()),
+                Resumed::Other => continue,
+                Resumed::Lost(new) => {
+                    tracing::warn!(stream = %shared.keys.stream, old = %p.epoch, new = %new, "continuum: the redis stream no longer holds entries this node delivered or was acknowledged (a failover lost them); a new epoch began and subscribers get continuum.reset");
+                    new
+                }
+            },
+            Some(p) => {
+                tracing::warn!(stream = %shared.keys.stream, old = %p.epoch, new = %epoch, "continuum: the redis stream was lost; a new epoch began and subscribers get continuum.reset");
+                epoch
+            }
+        };
+        shared.metrics.resets.fetch_add(1, Ordering::Relaxed);
+        local.restart(new_epoch, 0);
+        *pos = Some(Position {
+            epoch: new_epoch,
+            last_id: "0-0".to_owned(),
+            last_seq: 0,
+            last_number: Some(0),
+        });
+        return Ok(());
+    }
+    Err(Stop::Failed(redis::RedisError::from((
+        redis::ErrorKind::Io,
+        "the stream's epoch kept changing while this node joined it",
+    ))))
+}
+
+/// The stream's epoch, created with the stream when either is missing.
+async fn ensure_epoch(shared: &Shared, conn: &mut Connection) -> Result<Epoch, Stop> {
     let candidate = Epoch::random();
     let text: Vec<u8> = scripts::ENSURE_EPOCH
         .key(&shared.keys.stream)
@@ -168,71 +228,110 @@ async fn sync(
         .arg(candidate.get())
         .invoke_async(conn)
         .await?;
-    let Some(epoch) = entry::parse_epoch(&text) else {
-        return Err(Stop::Failed(redis::RedisError::from((
+    entry::parse_epoch(&text).ok_or_else(|| {
+        Stop::Failed(redis::RedisError::from((
             redis::ErrorKind::UnexpectedReturnType,
             "the stream's epoch key does not hold an epoch",
-        ))));
+        )))
+    })
+}
+
+enum Resumed {
+    /// The stream holds what this node saw.
+    Ok,
+    /// The epoch changed meanwhile: agree on it again.
+    Other,
+    /// It did not: this new epoch replaced it.
+    Lost(Epoch),
+}
+
+/// Does the stream still hold what this node delivered and was
+/// acknowledged? If not, it is replaced by a new epoch (`RESUME`).
+async fn resume(shared: &Shared, conn: &mut Connection, p: &Position) -> Result<Resumed, Stop> {
+    let acked = *shared
+        .acked
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let acked = match acked {
+        Some((epoch, seq)) if epoch == p.epoch => entry::stream_id_of(seq),
+        _ => String::new(),
     };
-    let Some(local) = log.upgrade() else {
-        return Err(Stop::HubGone);
+    let candidate = Epoch::random();
+    let reply: Vec<Value> = scripts::RESUME
+        .key(&shared.keys.stream)
+        .key(&shared.keys.epoch)
+        .key(&shared.keys.count)
+        .arg(p.epoch.get())
+        .arg(candidate.get())
+        .arg(&p.last_id)
+        .arg(p.last_number.map_or(String::new(), |n| n.to_string()))
+        .arg(acked)
+        .invoke_async(conn)
+        .await?;
+    let text = |v: Option<&Value>| match v {
+        Some(Value::BulkString(b)) => b.clone(),
+        Some(Value::SimpleString(s)) => s.clone().into_bytes(),
+        _ => Vec::new(),
     };
-    match pos {
-        None => {
-            // The tail and the counter in one step: with no entry to read a
-            // number from, the counter says which number comes next.
-            let (reply, count): (Value, Option<u64>) = redis::pipe()
-                .atomic()
-                .cmd("XREVRANGE")
-                .arg(&shared.keys.stream)
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(backfill + 1)
-                .cmd("GET")
-                .arg(&shared.keys.count)
-                .query_async(conn)
-                .await?;
-            let (mut entries, _) = entry::range_reply(&reply);
-            entries.reverse();
-            let last = entries.last().map_or(("0-0".to_owned(), 0, count), |e| {
-                (e.stream_id.clone(), e.seq, e.number)
-            });
-            entries.retain(|e| e.epoch == Some(epoch));
-            // Ids up to `floor` are gone from the stream or past the buffer:
-            // a client holding one gets `evicted`; anything after replays.
-            let floor = if entries.len() > backfill {
-                entries.remove(0).seq
-            } else {
-                match entries.first() {
-                    // Entries before the first one kept were trimmed.
-                    Some(e) if e.number.is_none_or(|n| n > 1) => e.seq - 1,
-                    _ => 0,
-                }
-            };
-            local.restart(epoch, floor);
-            local.deliver(of_epoch(epoch, entries));
-            tracing::info!(stream = %shared.keys.stream, epoch = %epoch, "continuum: redis backplane joined the stream");
-            *pos = Some(Position {
-                epoch,
-                last_id: last.0,
-                last_seq: last.1,
-                last_number: last.2,
-            });
+    Ok(match &text(reply.first())[..] {
+        b"ok" => Resumed::Ok,
+        b"lost" => match entry::parse_epoch(&text(reply.get(1))) {
+            Some(epoch) => Resumed::Lost(epoch),
+            None => Resumed::Other,
+        },
+        _ => Resumed::Other,
+    })
+}
+
+/// First start: fill the replay buffer from the stream's tail.
+async fn join(
+    shared: &Shared,
+    conn: &mut Connection,
+    local: &LocalLog,
+    pos: &mut Option<Position>,
+    epoch: Epoch,
+    backfill: usize,
+) -> Result<(), Stop> {
+    // The tail and the counter in one step: with no entry to read a
+    // number from, the counter says which number comes next.
+    let (reply, count): (Value, Option<u64>) = redis::pipe()
+        .atomic()
+        .cmd("XREVRANGE")
+        .arg(&shared.keys.stream)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(backfill + 1)
+        .cmd("GET")
+        .arg(&shared.keys.count)
+        .query_async(conn)
+        .await?;
+    let (mut entries, _) = entry::range_reply(&reply);
+    entries.reverse();
+    let last = entries.last().map_or(("0-0".to_owned(), 0, count), |e| {
+        (e.stream_id.clone(), e.seq, e.number)
+    });
+    entries.retain(|e| e.epoch == Some(epoch));
+    // Ids up to `floor` are gone from the stream or past the buffer:
+    // a client holding one gets `evicted`; anything after replays.
+    let floor = if entries.len() > backfill {
+        entries.remove(0).seq
+    } else {
+        match entries.first() {
+            // Entries before the first one kept were trimmed.
+            Some(e) if e.number.is_none_or(|n| n > 1) => e.seq - 1,
+            _ => 0,
         }
-        Some(p) if p.epoch == epoch => {}
-        Some(p) => {
-            tracing::warn!(stream = %shared.keys.stream, old = %p.epoch, new = %epoch, "continuum: the redis stream was lost; a new epoch began and subscribers get continuum.reset");
-            shared.metrics.resets.fetch_add(1, Ordering::Relaxed);
-            local.restart(epoch, 0);
-            *pos = Some(Position {
-                epoch,
-                last_id: "0-0".to_owned(),
-                last_seq: 0,
-                last_number: Some(0),
-            });
-        }
-    }
+    };
+    local.restart(epoch, floor);
+    local.deliver(of_epoch(epoch, entries));
+    tracing::info!(stream = %shared.keys.stream, epoch = %epoch, "continuum: redis backplane joined the stream");
+    *pos = Some(Position {
+        epoch,
+        last_id: last.0,
+        last_seq: last.1,
+        last_number: last.2,
+    });
     Ok(())
 }
 

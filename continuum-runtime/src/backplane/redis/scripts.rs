@@ -8,9 +8,8 @@
 //! idempotency key. Every entry carries its number `n` from the counter
 //! (1, 2, 3, … within an epoch), so a reader that finds a number missing
 //! knows entries left the stream (trimmed) before it read them: Redis's own
-//! `max-deleted-entry-id` does not move when `MAXLEN` trims. For Redis Cluster,
-//! give the stream a hash tag (`{continuum}:events`): the other keys are
-//! derived from its name and land in the same slot.
+//! `max-deleted-entry-id` does not move when `MAXLEN` trims. All keys of a
+//! stream share one Redis Cluster slot (see `keys.rs`).
 
 use std::sync::LazyLock;
 
@@ -85,6 +84,68 @@ pub(crate) static PROBE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 return {redis.call('GET', KEYS[2]) or false, redis.call('EXISTS', KEYS[1])}
+"#,
+    )
+});
+
+/// Checks, after a reconnect, that the stream still holds what this node
+/// has seen of the epoch, and starts a new epoch when it does not (see
+/// "Failover" in the module docs). `ARGV[1]` the node's epoch, `ARGV[2]` a
+/// new epoch to use on a loss, `ARGV[3]` the stream id of the last entry
+/// the node delivered (`0-0` for none) and `ARGV[4]` its number (`""` when
+/// unknown), `ARGV[5]` the newest stream id a publish of this node was
+/// acknowledged with (`""` for none). Replies `{"ok"}`, `{"other"}` (the
+/// epoch or the stream is not the node's any more: nothing written), or
+/// `{"lost", epoch}` (the stream was replaced by an empty one of a new
+/// epoch).
+pub(crate) static RESUME: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('GET', KEYS[2]) ~= ARGV[1] or redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'other'}
+end
+local function number_of(entry)
+  local f = entry[2]
+  for i = 1, #f, 2 do
+    if f[i] == 'n' then return tonumber(f[i + 1]) end
+  end
+  return nil
+end
+-- Whether the entry `id` (numbered `n`, when known) was acknowledged or
+-- read once and the stream can no longer have it.
+local function lost(id, n)
+  if id == '0-0' or id == '' then
+    return false
+  end
+  local at = redis.call('XRANGE', KEYS[1], id, id)[1]
+  if at then
+    -- The same id given to another entry: numbers and ids were reissued.
+    return n ~= nil and number_of(at) ~= n
+  end
+  if redis.call('XRANGE', KEYS[1], '-', id, 'COUNT', 1)[1] then
+    -- Older entries are still there, so this one was not trimmed.
+    return true
+  end
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+  if not first then
+    -- MAXLEN trimming never empties a stream.
+    return true
+  end
+  -- Trimmed past it: a later entry must carry a later number.
+  local m = number_of(first)
+  return n ~= nil and m ~= nil and m <= n
+end
+local n = tonumber(ARGV[4])
+local count = tonumber(redis.call('GET', KEYS[3]) or '0')
+if (n and count < n) or lost(ARGV[3], n) or lost(ARGV[5], nil) then
+  redis.call('SET', KEYS[2], ARGV[2])
+  redis.call('SET', KEYS[3], 0)
+  redis.call('DEL', KEYS[1])
+  redis.call('XGROUP', 'CREATE', KEYS[1], 'continuum-epoch', '$', 'MKSTREAM')
+  redis.call('XGROUP', 'DESTROY', KEYS[1], 'continuum-epoch')
+  return {'lost', ARGV[2]}
+end
+return {'ok'}
 "#,
     )
 });
