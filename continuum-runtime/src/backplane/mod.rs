@@ -51,6 +51,7 @@ pub use crate::ring::{LocalLog, Outgoing, WeakLocalLog};
 pub struct BackplaneError {
     message: String,
     unavailable: bool,
+    unconfirmed: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -63,6 +64,7 @@ impl BackplaneError {
         BackplaneError {
             message: message.into(),
             unavailable: false,
+            unconfirmed: false,
             source,
         }
     }
@@ -83,6 +85,23 @@ impl BackplaneError {
     /// Whether the transport was unreachable (see [`unavailable`](Self::unavailable)).
     pub fn is_unavailable(&self) -> bool {
         self.unavailable
+    }
+
+    /// The batch was written but not confirmed as durable in time (Redis
+    /// `WAIT` saw too few replicas): it may still be delivered, and a retry
+    /// should carry the same idempotency key. Also
+    /// [`is_unavailable`](Self::is_unavailable) (ingest answers `503`).
+    pub fn unconfirmed(message: impl Into<String>) -> Self {
+        BackplaneError {
+            unconfirmed: true,
+            ..BackplaneError::unavailable(message, None)
+        }
+    }
+
+    /// Whether the batch was written but not confirmed (see
+    /// [`unconfirmed`](Self::unconfirmed)).
+    pub fn is_unconfirmed(&self) -> bool {
+        self.unconfirmed
     }
 }
 

@@ -264,6 +264,12 @@ fn publish_error(hub: &crate::Hub, err: EmitError) -> ApiError {
                 "event type `{ty}` is reserved: `continuum.*` events are sent by the server only"
             ),
         ),
+        EmitError::Backplane(err) if err.is_unconfirmed() => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "backplane_unavailable",
+            format!("the event was written but not confirmed by enough replicas, so it may still be delivered: {err}; retry later with the same Idempotency-Key"),
+        )
+        .retry_after(BACKPLANE_RETRY_AFTER_SECS),
         EmitError::Backplane(err) if err.is_unavailable() || !hub.backplane_is_up() => {
             // The backplane logs its own state changes once; not per request.
             ApiError::new(

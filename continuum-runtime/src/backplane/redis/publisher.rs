@@ -269,7 +269,7 @@ fn answer_group(shared: &Shared, requests: Vec<Request>, replies: RedisResult<Ve
             (Ok(ack), Some(why)) => {
                 // Written all the same: a failover check must know of it.
                 shared.acknowledged(&ack);
-                Err(BackplaneError::unavailable(why.clone(), None))
+                Err(BackplaneError::unconfirmed(why.clone()))
             }
             (Err(e), _) => Err(e),
         };
