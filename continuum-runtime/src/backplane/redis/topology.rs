@@ -212,9 +212,10 @@ pub(crate) enum Topology {
         service: String,
         node: SentinelNodeConnectionInfo,
     },
+    /// Boxed: a cluster client is large, and a topology is made once.
     Cluster {
-        reader: ClusterClient,
-        publisher: ClusterClient,
+        reader: Box<ClusterClient>,
+        publisher: Box<ClusterClient>,
     },
 }
 
@@ -240,9 +241,9 @@ impl Topology {
                         .tcp_settings(nodelay())
                 };
                 Topology::Cluster {
-                    reader: builder(timeouts.reader).build()?,
+                    reader: Box::new(builder(timeouts.reader).build()?),
                     // No retries: see the module docs.
-                    publisher: builder(timeouts.publisher).retries(0).build()?,
+                    publisher: Box::new(builder(timeouts.publisher).retries(0).build()?),
                 }
             }
             Endpoint::Sentinel(spec) => {
