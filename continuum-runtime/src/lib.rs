@@ -16,12 +16,15 @@ pub mod http;
 pub mod hub;
 pub mod id;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod payload;
 pub mod registry;
 mod ring;
 pub mod schema;
 pub mod serve;
 pub mod sse;
+pub mod trace;
 pub mod validate;
 
 #[doc(hidden)]

@@ -113,7 +113,6 @@ pub struct BackplaneMetrics {
 /// The live counters (inside the hub).
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    pub(crate) subscribers_now: AtomicU64,
     pub(crate) connections_total: AtomicU64,
     pub(crate) frames_delivered: AtomicU64,
     pub(crate) resets: AtomicU64,
@@ -127,7 +126,7 @@ pub(crate) struct Metrics {
 impl Metrics {
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {
         MetricsSnapshot {
-            subscribers_now: self.subscribers_now.load(Relaxed),
+            subscribers_now: 0,
             connections_total: self.connections_total.load(Relaxed),
             events_published: 0,
             frames_delivered: self.frames_delivered.load(Relaxed),

@@ -231,6 +231,13 @@ pub trait Backplane: Send + Sync + 'static {
         true
     }
 
+    /// Whether events stay in this process (the [`InMemory`] backplane):
+    /// then the health route reports `"in_memory"` instead of up or down.
+    /// `false` by default: a backplane is taken to be shared.
+    fn is_in_process(&self) -> bool {
+        false
+    }
+
     /// Resolves once the backplane can publish (at once by default). A
     /// shared backplane connects in the background after `attach`.
     fn ready(&self) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
@@ -290,6 +297,10 @@ const DEFAULT_IDEMPOTENCY_CAPACITY: usize = 10_000;
 impl Backplane for InMemory {
     fn attach(&self, log: LocalLog) {
         log.restart(self.epoch, 0);
+    }
+
+    fn is_in_process(&self) -> bool {
+        true
     }
 
     fn publish(

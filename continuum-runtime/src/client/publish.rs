@@ -22,7 +22,19 @@ use super::Client;
 use crate::event::Event;
 use crate::http::IDEMPOTENCY_KEY_HEADER;
 use crate::id::EventId;
+use crate::trace::{TraceContext, TRACEPARENT, TRACESTATE};
 use crate::validate::ValidationErrors;
+
+/// The current `tracing` span's OpenTelemetry context, sent by default.
+#[cfg(feature = "otel")]
+fn current_context() -> Option<TraceContext> {
+    crate::otel::current_context()
+}
+
+#[cfg(not(feature = "otel"))]
+fn current_context() -> Option<TraceContext> {
+    None
+}
 
 impl Client {
     /// Publish one event: validate it here, `POST` it, and resolve to the id
@@ -110,7 +122,13 @@ impl Client {
         backoff_delay(self.inner.backoff, attempt, retry_after)
     }
 
-    async fn post_once(&self, uri: &Uri, body: &Bytes, key: &HeaderValue) -> Attempt {
+    async fn post_once(
+        &self,
+        uri: &Uri,
+        body: &Bytes,
+        key: &HeaderValue,
+        trace: &[(&'static str, HeaderValue)],
+    ) -> Attempt {
         let mut req = Request::new(Full::new(body.clone()));
         *req.method_mut() = Method::POST;
         *req.uri_mut() = uri.clone();
@@ -119,6 +137,9 @@ impl Client {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(IDEMPOTENCY_KEY_HEADER, key.clone());
+        for (name, value) in trace {
+            headers.insert(*name, value.clone());
+        }
         let exchange = async {
             let res = self.inner.http.request(req).await.map_err(|e| {
                 let message = format!("could not reach {uri}: {}", root_cause(&e));
@@ -157,6 +178,7 @@ impl Client {
         &self,
         body: Result<Bytes, ClientError>,
         key: Option<String>,
+        trace: Option<TraceContext>,
     ) -> Result<Bytes, ClientError> {
         let body = body?;
         let uri = self.url()?.clone();
@@ -167,9 +189,10 @@ impl Client {
                 "the idempotency key is not a valid header value",
             )
         })?;
+        let trace = trace_headers(trace.as_ref());
         let mut attempt = 0;
         loop {
-            let error = match self.post_once(&uri, &body, &key).await {
+            let error = match self.post_once(&uri, &body, &key, &trace).await {
                 Attempt::Answer(status, body) if status.is_success() => return Ok(body),
                 Attempt::Answer(status, body) => {
                     return Err(answer_error(status, &body, status_kind(status)))
@@ -190,6 +213,24 @@ impl Client {
 enum Attempt {
     Answer(StatusCode, Bytes),
     Retry(ClientError),
+}
+
+/// `traceparent` (and `tracestate`) for `trace`.
+fn trace_headers(trace: Option<&TraceContext>) -> Vec<(&'static str, HeaderValue)> {
+    let Some(trace) = trace else {
+        return Vec::new();
+    };
+    let mut headers = Vec::with_capacity(2);
+    if let Ok(v) = HeaderValue::from_str(&trace.traceparent()) {
+        headers.push((TRACEPARENT, v));
+    }
+    if let Some(v) = trace
+        .tracestate()
+        .and_then(|s| HeaderValue::from_str(s).ok())
+    {
+        headers.push((TRACESTATE, v));
+    }
+    headers
 }
 
 /// 128 random bits, URL-safe: unique per call across processes in practice.
@@ -323,6 +364,7 @@ pub struct Publish<T> {
     client: Client,
     body: Result<Bytes, ClientError>,
     key: Option<String>,
+    trace: Option<TraceContext>,
     output: PhantomData<fn() -> T>,
 }
 
@@ -332,8 +374,32 @@ impl<T> Publish<T> {
             client,
             body,
             key: None,
+            trace: current_context(),
             output: PhantomData,
         }
+    }
+
+    /// Send `context` as the `traceparent` (and `tracestate`): the events
+    /// were created in that trace, and every node's fan-out span links to
+    /// it. With the `otel` feature the current `tracing` span's context is
+    /// sent without asking (when the [`otel`](crate::otel) layer records it);
+    /// this replaces it.
+    ///
+    /// ```no_run
+    /// # use continuum_runtime::prelude::*;
+    /// # use continuum_runtime::client::Client;
+    /// use continuum_runtime::trace::TraceContext;
+    /// # #[continuum_event("docs.client.traced")] pub struct Done { pub job: u64 }
+    /// # async fn run(client: Client, incoming_traceparent: &str) -> Result<(), continuum_runtime::client::ClientError> {
+    /// let id = client
+    ///     .publish(&Done { job: 7 })
+    ///     .trace_context(TraceContext::parse(incoming_traceparent, None).expect("valid"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn trace_context(mut self, context: TraceContext) -> Self {
+        self.trace = Some(context);
+        self
     }
 
     /// Use `key` as the `Idempotency-Key` instead of a generated one: the
@@ -351,6 +417,7 @@ impl<T> fmt::Debug for Publish<T> {
         f.debug_struct("Publish")
             .field("body", &self.body.as_ref().map(Bytes::len))
             .field("key", &self.key)
+            .field("trace", &self.trace)
             .finish_non_exhaustive()
     }
 }
@@ -364,7 +431,7 @@ impl IntoFuture for Publish<EventId> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let body = self.client.post(self.body, self.key).await?;
+            let body = self.client.post(self.body, self.key, self.trace).await?;
             accepted_ids(&body, "id")?
                 .pop()
                 .ok_or_else(|| ClientError::new(Kind::Decode, "the answer has no `id`"))
@@ -378,7 +445,7 @@ impl IntoFuture for Publish<Vec<EventId>> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let body = self.client.post(self.body, self.key).await?;
+            let body = self.client.post(self.body, self.key, self.trace).await?;
             accepted_ids(&body, "ids")
         })
     }

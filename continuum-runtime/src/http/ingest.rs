@@ -22,6 +22,7 @@ use super::error::{json_bytes_response, ApiError};
 use super::Shared;
 use crate::hub::{EmitError, EventId};
 use crate::metrics::IngestReject;
+use crate::trace::{TraceContext, TRACEPARENT, TRACESTATE};
 
 /// The header carrying the ingest token.
 pub const EVENT_KEY_HEADER: &str = "x-continuum-event-key";
@@ -42,12 +43,11 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let span = tracing::info_span!(
-        "continuum.ingest",
-        events = tracing::field::Empty,
-        status = tracing::field::Empty
-    );
-    let result = run(shared, parts, body).instrument(span.clone()).await;
+    let created = trace_context(&parts.headers);
+    let span = crate::trace::ingest_span(shared.hub.config().path(), created.as_ref());
+    let result = run(shared, parts, body, created)
+        .instrument(span.clone())
+        .await;
     let res = match result {
         Ok(res) => res,
         Err(err) => {
@@ -60,11 +60,32 @@ where
             err.into_response()
         }
     };
-    span.record("status", res.status().as_u16());
+    if !span.is_disabled() {
+        span.record(
+            "http.response.status_code",
+            i64::from(res.status().as_u16()),
+        );
+        if res.status().is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
+    }
     res
 }
 
-async fn run<B>(shared: &Shared, parts: &Parts, body: B) -> Result<Response<ResponseBody>, ApiError>
+/// The request's W3C `traceparent` (with its `tracestate`), when valid:
+/// the context the published events were created in.
+fn trace_context(headers: &HeaderMap) -> Option<TraceContext> {
+    let parent = headers.get(TRACEPARENT)?.to_str().ok()?;
+    let state = headers.get(TRACESTATE).and_then(|v| v.to_str().ok());
+    TraceContext::parse(parent, state)
+}
+
+async fn run<B>(
+    shared: &Shared,
+    parts: &Parts,
+    body: B,
+    created: Option<TraceContext>,
+) -> Result<Response<ResponseBody>, ApiError>
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -123,11 +144,11 @@ where
 
     let batch = decode_body(hub.registry(), &bytes)?;
     let count = batch.events.len();
-    tracing::Span::current().record("events", count);
+    tracing::Span::current().record("messaging.batch.message_count", count as i64);
     // Answer only once the backplane has the events (for Redis: acknowledged
     // the write), or with why it could not.
     let published = hub
-        .publish_dyn(batch.events, key)
+        .publish_dyn_traced(batch.events, key, created)
         .await
         .map_err(|e| publish_error(hub, e))?;
     hub.record_ingest_accepted();

@@ -57,6 +57,11 @@
 //! `idempotent-replayed: true`. Every refusal is counted in
 //! [`Hub::metrics`](crate::Hub::metrics) by reason.
 //!
+//! `GET {path}/health` answers whether the node can publish: `200`
+//! `{"status":"ok","backplane":"up"|"in_memory","subscribers":N,"epoch":"…"}`,
+//! or `503` with `"status":"unavailable"`, `"backplane":"down"` while a shared
+//! backplane cannot reach its transport (a readiness probe).
+//!
 //! `OPTIONS {path}` answers CORS preflights for the configured origins
 //! (allowing `GET`, `POST` and the headers `content-type`, `last-event-id`,
 //! `x-continuum-event-key`, `idempotency-key`). An allowed origin is echoed
@@ -69,6 +74,7 @@ mod client_addr;
 mod cors;
 pub(crate) mod envelope;
 mod error;
+mod health;
 mod ingest;
 pub(crate) mod query;
 mod shutdown;
@@ -126,6 +132,7 @@ pub(crate) struct Shared {
     pub(crate) shutdown: Shutdown,
     metrics_path: String,
     schema_path: String,
+    health_path: String,
 }
 
 impl fmt::Debug for HubService {
@@ -182,6 +189,7 @@ impl HubService {
             cors: Cors::new(config.allowed_origins()),
             metrics_path: format!("{}/metrics", config.path().trim_end_matches('/')),
             schema_path: format!("{}/schema", config.path().trim_end_matches('/')),
+            health_path: format!("{}/health", config.path().trim_end_matches('/')),
             shutdown: Shutdown::new(hub.clone()),
             hub,
         };
@@ -320,6 +328,9 @@ impl HubService {
     {
         let shared = &self.shared;
         let path = req.uri().path();
+        if !self.any_path && path == shared.health_path {
+            return ResponseFuture::ready(health::health(&shared.hub, req.method()));
+        }
         if self.metrics_route && !self.any_path && path == shared.metrics_path {
             return ResponseFuture::ready(self.metrics(req.method()));
         }

@@ -6,6 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use tracing::Span;
+
 use super::{EventId, Published};
 use crate::backplane::{Ack, BackplaneError, Publishing};
 use crate::validate::ValidationErrors;
@@ -97,6 +99,8 @@ impl std::error::Error for EmitError {
 pub struct Emit<T> {
     state: State,
     map: fn(Ack) -> Result<T, EmitError>,
+    /// The publish span (`continuum.publish`), ended with the acknowledgement.
+    span: Span,
 }
 
 enum State {
@@ -106,14 +110,15 @@ enum State {
 
 impl<T> Emit<T> {
     pub(super) fn new(
-        publishing: Result<Publishing, EmitError>,
+        publishing: Publishing,
         map: fn(Ack) -> Result<T, EmitError>,
+        span: Span,
     ) -> Self {
-        let state = match publishing {
-            Ok(p) => State::Publishing(p),
-            Err(e) => State::Failed(Some(e)),
-        };
-        Emit { state, map }
+        Emit {
+            state: State::Publishing(publishing),
+            map,
+            span,
+        }
     }
 
     pub(super) fn failed(error: EmitError) -> Self {
@@ -125,7 +130,25 @@ impl<T> Emit<T> {
                     None,
                 )))
             },
+            span: Span::none(),
         }
+    }
+
+    /// Record the outcome on the publish span and end it.
+    fn finish(&mut self, result: Result<Ack, BackplaneError>) -> Result<T, EmitError> {
+        let span = std::mem::replace(&mut self.span, Span::none());
+        if !span.is_disabled() {
+            match &result {
+                Ok(Ack { ids, .. }) if ids.len() == 1 => {
+                    span.record("messaging.message.id", tracing::field::display(ids[0]));
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
+        }
+        result.map_err(EmitError::Backplane).and_then(self.map)
     }
 
     /// The outcome if it is known without waiting: always with the in-memory
@@ -140,12 +163,11 @@ impl<T> Emit<T> {
     /// assert_eq!(hub.last_event_id(), id);
     /// ```
     pub fn now(mut self) -> Option<Result<T, EmitError>> {
-        match &mut self.state {
-            State::Failed(e) => e.take().map(Err),
-            State::Publishing(p) => p
-                .take_ready()
-                .map(|r| r.map_err(EmitError::Backplane).and_then(self.map)),
-        }
+        let ready = match &mut self.state {
+            State::Failed(e) => return e.take().map(Err),
+            State::Publishing(p) => p.take_ready()?,
+        };
+        Some(self.finish(ready))
     }
 }
 
@@ -163,15 +185,18 @@ impl<T> Future for Emit<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        match &mut this.state {
-            State::Failed(e) => Poll::Ready(Err(e.take().unwrap_or_else(|| {
-                EmitError::Backplane(BackplaneError::new("emit polled after completion", None))
-            }))),
+        let ready = match &mut this.state {
+            State::Failed(e) => {
+                return Poll::Ready(Err(e.take().unwrap_or_else(|| {
+                    EmitError::Backplane(BackplaneError::new("emit polled after completion", None))
+                })))
+            }
             State::Publishing(p) => match Pin::new(p).poll(cx) {
-                Poll::Ready(r) => Poll::Ready(r.map_err(EmitError::Backplane).and_then(this.map)),
-                Poll::Pending => Poll::Pending,
+                Poll::Ready(r) => r,
+                Poll::Pending => return Poll::Pending,
             },
-        }
+        };
+        Poll::Ready(this.finish(ready))
     }
 }
 

@@ -71,6 +71,7 @@ use crate::event::{DynEvent, Event};
 use crate::metrics::{IngestReject, Metrics, MetricsSnapshot};
 use crate::registry::Registry;
 use crate::ring::Log;
+use crate::trace::TraceContext;
 
 /// The registry a new builder starts with: every `#[continuum_event]` type
 /// linked into the binary, or the duplicate-name error `build` reports.
@@ -255,7 +256,7 @@ impl Hub {
             return Emit::failed(EmitError::Invalid(issues));
         }
         match encode_typed(Arc::new(event), channel) {
-            Ok(out) => Emit::new(self.publish(vec![out], None), emit::first_id),
+            Ok(out) => self.publish(vec![out], None, None, emit::first_id),
             Err(e) => Emit::failed(e),
         }
     }
@@ -292,7 +293,7 @@ impl Hub {
             .map(|e| encode_typed(Arc::new(e), None))
             .collect::<Result<Vec<_>, _>>()
         {
-            Ok(batch) => Emit::new(self.publish(batch, None), emit::ids),
+            Ok(batch) => self.publish(batch, None, None, emit::ids),
             Err(e) => Emit::failed(e),
         }
     }
@@ -309,6 +310,37 @@ impl Hub {
     /// [`EmitError::ReservedType`] for a `continuum.*` type,
     /// [`EmitError::Encode`], [`EmitError::Backplane`]; nothing is published then.
     pub fn publish_dyn(&self, events: Vec<DynPublish>, key: Option<&str>) -> Emit<Published> {
+        self.publish_dyn_traced(events, key, None)
+    }
+
+    /// [`publish_dyn`](Self::publish_dyn) for events created in the trace
+    /// context `created` (the `traceparent` of the request that carried
+    /// them): every node's fan-out span links to it. With the `otel` layer
+    /// recording, the events carry the publish span's context instead, a
+    /// child of the current span (give that span `created` as its parent,
+    /// as ingest does). See [`trace`](crate::trace).
+    ///
+    /// ```
+    /// # use continuum_runtime::prelude::*;
+    /// # #[continuum_event("docs.traced.ping")] pub struct Ping { pub n: u32 }
+    /// use std::sync::Arc;
+    /// use continuum_runtime::trace::TraceContext;
+    ///
+    /// let hub = Hub::builder().build().unwrap();
+    /// let created = TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None);
+    /// let event = hub.registry().decode("docs.traced.ping", r#"{"n":1}"#).unwrap();
+    /// let published = hub.publish_dyn_traced(vec![(event, None)], None, created).now().unwrap().unwrap();
+    /// assert_eq!(published.ids.len(), 1);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`publish_dyn`](Self::publish_dyn).
+    pub fn publish_dyn_traced(
+        &self,
+        events: Vec<DynPublish>,
+        key: Option<&str>,
+        created: Option<TraceContext>,
+    ) -> Emit<Published> {
         let mut batch = Vec::with_capacity(events.len());
         for (event, channel) in events {
             let type_name = event.type_name();
@@ -324,36 +356,58 @@ impl Hub {
                 channel,
                 data: Bytes::from(data),
                 value: Some(event.into_any()),
+                trace: None,
             });
         }
         let key = key.map(|k| IdempotencyKey {
             key: Arc::from(k),
             window: self.inner.config.idempotency_window,
         });
-        Emit::new(self.publish(batch, key), emit::published)
+        self.publish(batch, key, created.map(Arc::new), emit::published)
     }
 
-    fn publish(
+    /// Hand `batch` to the backplane under a `continuum.publish` span, each
+    /// event carrying its creation context (see [`crate::trace`]).
+    fn publish<T>(
         &self,
-        batch: Vec<Outgoing>,
+        mut batch: Vec<Outgoing>,
         key: Option<IdempotencyKey>,
-    ) -> Result<Publishing, EmitError> {
+        created: Option<Arc<TraceContext>>,
+        map: fn(Ack) -> Result<T, EmitError>,
+    ) -> Emit<T> {
         if let Some(o) = batch.iter().find(|o| is_reserved_type(&o.type_name)) {
-            return Err(EmitError::ReservedType(o.type_name.clone()));
+            return Emit::failed(EmitError::ReservedType(o.type_name.clone()));
         }
         if batch.is_empty() && key.is_none() {
-            return Ok(Publishing::ready(Ok(Ack {
+            let none = Publishing::ready(Ok(Ack {
                 ids: Vec::new(),
                 replayed: false,
-            })));
+            }));
+            return Emit::new(none, map, tracing::Span::none());
         }
-        Ok(self.inner.backplane.publish(&self.inner.log, batch, key))
+        let span = crate::trace::publish_span(&batch);
+        if let Some(created) = crate::trace::creation_context(&span, created) {
+            for o in &mut batch {
+                o.trace = Some(created.clone());
+            }
+        }
+        let publishing = {
+            let _in = span.enter();
+            self.inner.backplane.publish(&self.inner.log, batch, key)
+        };
+        Emit::new(publishing, map, span)
     }
 
     /// Whether the backplane can publish now (always for the in-memory one;
     /// `false` while a shared backplane's transport is unreachable).
     pub fn backplane_is_up(&self) -> bool {
         self.inner.backplane.is_up()
+    }
+
+    /// Whether the backplane is the in-process one ([`InMemory`]): always up,
+    /// nothing shared (the health route reports `"in_memory"`).
+    pub fn backplane_is_in_process(&self) -> bool {
+        self.inner.backplane.is_in_process()
     }
 
     /// Resolves once the backplane can publish: at once for the in-memory
@@ -382,6 +436,7 @@ impl Hub {
     pub fn metrics(&self) -> MetricsSnapshot {
         let mut snapshot = self.inner.metrics.snapshot();
         snapshot.events_published = self.inner.log.log.published.load(Ordering::Relaxed);
+        snapshot.subscribers_now = self.inner.log.log.subscribers.load(Ordering::Relaxed);
         snapshot.backplane = self.inner.backplane.metrics();
         snapshot
     }
@@ -493,5 +548,6 @@ fn encode_typed<E: Event>(event: Arc<E>, channel: Option<Arc<str>>) -> Result<Ou
         channel,
         data: Bytes::from(data),
         value: Some(event),
+        trace: None,
     })
 }

@@ -148,7 +148,7 @@ impl SseStream {
             pending.push_back(sse::reset_frame(reason, None));
             inner.metrics.resets.fetch_add(1, Relaxed);
         }
-        inner.metrics.subscribers_now.fetch_add(1, Relaxed);
+        inner.log.log.subscribers.fetch_add(1, Relaxed);
         inner.metrics.connections_total.fetch_add(1, Relaxed);
         let deadline = inner
             .config
@@ -362,7 +362,7 @@ impl SseStream {
 
 impl Drop for SseStream {
     fn drop(&mut self) {
-        self.inner.metrics.subscribers_now.fetch_sub(1, Relaxed);
+        self.inner.log.log.subscribers.fetch_sub(1, Relaxed);
         tracing::debug!(connection_id = %self.connection_id, "sse subscriber disconnected");
     }
 }

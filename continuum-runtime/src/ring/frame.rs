@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::id::EventId;
+use crate::trace::TraceContext;
 
 /// One event, encoded once, on its way to the backplane.
 #[derive(Clone)]
@@ -21,6 +22,10 @@ pub struct Outgoing {
     pub data: Bytes,
     /// The typed value for in-process subscribers, when published on this node.
     pub value: Option<Arc<dyn Any + Send + Sync>>,
+    /// The trace context the event was created in (W3C `traceparent` and
+    /// `tracestate`), which every node's fan-out span links to; `None` when
+    /// the publisher sent none.
+    pub trace: Option<Arc<TraceContext>>,
 }
 
 impl fmt::Debug for Outgoing {
@@ -30,6 +35,7 @@ impl fmt::Debug for Outgoing {
             .field("channel", &self.channel)
             .field("data", &self.data)
             .field("value", &self.value.is_some())
+            .field("trace", &self.trace)
             .finish()
     }
 }

@@ -99,6 +99,9 @@ pub(crate) struct Log {
     /// Events appended or delivered into this log (the hub's
     /// `events_published`: on a shared backplane, every node's events).
     pub(crate) published: AtomicU64,
+    /// SSE subscribers reading this log now (the hub's `subscribers_now`,
+    /// and the fan-out span's `continuum.subscribers`).
+    pub(crate) subscribers: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -160,6 +163,7 @@ impl Log {
             waiters: Mutex::new(Waiters::default()),
             heartbeat: AtomicU64::new(0),
             published: AtomicU64::new(0),
+            subscribers: AtomicU64::new(0),
         }
     }
 
@@ -209,6 +213,7 @@ impl Log {
             (ring.epoch, ring.last_seq)
         };
         let mut ids = Vec::with_capacity(batch.len());
+        let mut spans = Vec::new();
         // Encoding happens outside the ring lock: readers keep reading.
         let frames: Vec<Frame> = batch
             .into_iter()
@@ -216,12 +221,14 @@ impl Log {
                 seq += 1;
                 let id = EventId::new(epoch, seq);
                 ids.push(id);
-                Self::frame(id, o)
+                self.frame_traced(id, o, &mut spans)
             })
             .collect();
         self.push(frames);
         drop(guard);
         self.wake_all();
+        // The fan-out spans end once the subscribers were woken.
+        drop(spans);
         ids
     }
 
@@ -232,6 +239,7 @@ impl Log {
             let ring = self.ring();
             (ring.epoch, ring.last_seq)
         };
+        let mut spans = Vec::new();
         let frames: Vec<Frame> = events
             .into_iter()
             .filter(|(id, _)| {
@@ -241,7 +249,7 @@ impl Log {
                 }
                 keep
             })
-            .map(|(id, o)| Self::frame(id, o))
+            .map(|(id, o)| self.frame_traced(id, o, &mut spans))
             .collect();
         if frames.is_empty() {
             return;
@@ -249,6 +257,20 @@ impl Log {
         self.push(frames);
         drop(guard);
         self.wake_all();
+        drop(spans);
+    }
+
+    /// [`Self::frame`], with the event's `continuum.deliver` span pushed to
+    /// `spans` when something records it. With no `tracing` subscriber
+    /// interested this is one relaxed load and a branch: no allocation, no
+    /// formatting (`spans` stays an empty `Vec`).
+    fn frame_traced(&self, id: EventId, o: Outgoing, spans: &mut Vec<tracing::Span>) -> Frame {
+        if let Some(span) =
+            crate::trace::deliver_span(id, &o.type_name, o.trace.as_deref(), &self.subscribers)
+        {
+            spans.push(span);
+        }
+        Self::frame(id, o)
     }
 
     pub(crate) fn resume_after(&self, seq: u64) {

@@ -9,6 +9,7 @@ use redis::Value;
 
 use crate::backplane::Outgoing;
 use crate::id::Epoch;
+use crate::trace::TraceContext;
 
 /// Bits of a sequence that hold the entry's number within its millisecond.
 /// Redis numbers entries within one millisecond from 0; 2^20 is more than a
@@ -80,6 +81,14 @@ pub(crate) fn parse_epoch(v: &[u8]) -> Option<Epoch> {
 /// carries them; written by `PUBLISH` in `scripts.rs`): `e` the epoch, `n`
 /// the entry's number within it, `t`
 /// the type, `c` the channel (absent for a public event), `d` the data JSON.
+///
+/// Optional fields, each absent from entries written by a build that
+/// predates it (such an entry reads as before), and ignored by older
+/// readers (the `_` arm below), so nodes of both builds share a stream:
+/// - `tc` the trace context the event was created in: its W3C
+///   `traceparent`, then a space and the `tracestate` if any
+///   ([`TraceContext::from_entry`]); unreadable text is dropped, never
+///   the event.
 fn entry(v: &Value) -> Option<Entry> {
     let [id, fields] = items(v)? else {
         return None;
@@ -88,6 +97,7 @@ fn entry(v: &Value) -> Option<Entry> {
     let seq = seq_of(stream_id.as_bytes())?;
     let (mut epoch, mut number, mut type_name, mut channel, mut data) =
         (None, None, None, None, None);
+    let mut trace = None;
     let fields: Vec<&[u8]> = match fields {
         Value::Map(pairs) => pairs
             .iter()
@@ -103,6 +113,12 @@ fn entry(v: &Value) -> Option<Entry> {
             b"t" => type_name = Some(std::str::from_utf8(value).ok()?.to_owned()),
             b"c" => channel = Some(Arc::<str>::from(std::str::from_utf8(value).ok()?)),
             b"d" => data = Some(Bytes::copy_from_slice(value)),
+            b"tc" => {
+                trace = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(TraceContext::from_entry)
+                    .map(Arc::new)
+            }
             _ => {}
         }
     }
@@ -116,6 +132,7 @@ fn entry(v: &Value) -> Option<Entry> {
             channel,
             data: data?,
             value: None,
+            trace,
         },
     })
 }
@@ -228,6 +245,40 @@ mod tests {
         assert_eq!(entries[0].number, Some(7));
         assert_eq!(&entries[0].event.data[..], b"{\"n\":1}");
         assert_eq!(entries[1].event.channel.as_deref(), Some("user:1"));
+        assert!(
+            entries[0].event.trace.is_none(),
+            "an entry without `tc` reads as before"
+        );
         assert_eq!(xread_reply(&Value::Nil).0.len(), 0);
+    }
+
+    #[test]
+    fn the_trace_context_field_is_read_and_a_bad_one_is_dropped_not_the_event() {
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let one = |tc: &str| {
+            Value::Array(vec![
+                bulk("7-0"),
+                Value::Array(vec![
+                    bulk("e"),
+                    bulk("42"),
+                    bulk("t"),
+                    bulk("a.b"),
+                    bulk("tc"),
+                    bulk(tc),
+                    bulk("d"),
+                    bulk("{}"),
+                ]),
+            ])
+        };
+        let (entries, bad) = range_reply(&Value::Array(vec![
+            one(&format!("{tp} vendor=x")),
+            one("not a traceparent"),
+        ]));
+        assert_eq!((entries.len(), bad), (2, 0));
+        let trace = entries[0].event.trace.as_deref().expect("read");
+        assert_eq!(trace.traceparent(), tp);
+        assert_eq!(trace.tracestate(), Some("vendor=x"));
+        assert!(entries[1].event.trace.is_none());
     }
 }

@@ -61,10 +61,15 @@ impl Request {
         cmd.arg(shared.options.retention);
         let window_ms = self.key.as_ref().map_or(1, |k| k.window.as_millis().max(1));
         cmd.arg(window_ms.min(u64::MAX as u128) as u64);
+        // Per event, in the order `scripts::PUBLISH` reads them.
         for o in &self.batch {
             cmd.arg(o.type_name.as_ref())
                 .arg(o.channel.as_deref().unwrap_or(""))
                 .arg(&o.data[..]);
+            match &o.trace {
+                Some(tc) => cmd.arg(tc.to_entry()),
+                None => cmd.arg(""),
+            };
         }
         cmd
     }

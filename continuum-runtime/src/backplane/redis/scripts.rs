@@ -40,7 +40,9 @@ return ARGV[1]
 
 /// Publishes a batch: `ARGV[1]` the `MAXLEN ~` retention, `ARGV[2]` the
 /// idempotency window in ms, then per event its type, channel (`""` for a
-/// public event) and data. Replies `{"ok", "<epoch> <id> <id>…"}`,
+/// public event), data and trace context (`""` for none; the entry's `tc`).
+/// An optional field is written only when it has a value (see `entry.rs`):
+/// add one by growing `PER_EVENT` and the `optional` list. Replies `{"ok", "<epoch> <id> <id>…"}`,
 /// `{"replayed", "<epoch> <id>…"}` (the key was seen: nothing written), or
 /// `{"lost"}` (the stream or its epoch is missing: nothing written).
 pub(crate) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
@@ -56,18 +58,25 @@ if KEYS[4] then
     return {'replayed', seen}
   end
 end
-local count = (#ARGV - 2) / 3
+local per_event = 4
+-- {offset from the type's argument, field}: written only when not ''.
+local optional = {{1, 'c'}, {3, 'tc'}}
+local count = (#ARGV - 2) / per_event
 local n = redis.call('INCRBY', KEYS[3], count) - count
 local ids = {epoch}
-for i = 3, #ARGV, 3 do
+for i = 3, #ARGV, per_event do
   n = n + 1
-  if ARGV[i + 1] == '' then
-    ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-      'e', epoch, 'n', n, 't', ARGV[i], 'd', ARGV[i + 2])
-  else
-    ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-      'e', epoch, 'n', n, 't', ARGV[i], 'c', ARGV[i + 1], 'd', ARGV[i + 2])
+  local fields = {'e', epoch, 'n', n, 't', ARGV[i]}
+  for _, field in ipairs(optional) do
+    local value = ARGV[i + field[1]]
+    if value ~= '' then
+      fields[#fields + 1] = field[2]
+      fields[#fields + 1] = value
+    end
   end
+  fields[#fields + 1] = 'd'
+  fields[#fields + 1] = ARGV[i + 2]
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 end
 local joined = table.concat(ids, ' ')
 if KEYS[4] then
