@@ -13,11 +13,16 @@
 //! `CONTINUUM_EVENT_INGEST_TOKEN` (unset: ingest is open),
 //! `CONTINUUM_DEMO_SIMULATE=0` (no simulated tasks: only what you POST),
 //! `CONTINUUM_REDIS_URL` (e.g. `redis://127.0.0.1:6379`: several demo
-//! processes share one stream of events; `CONTINUUM_REDIS_STREAM` names it).
+//! processes share one stream of events; `CONTINUUM_REDIS_STREAM` names it),
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` (e.g. `http://127.0.0.1:4318`: spans
+//! exported over OTLP/HTTP, `OTEL_EXPORTER_OTLP_PROTOCOL` `http/protobuf` or
+//! `http/json`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`).
 //! The event itself, `AiTaskProgress`, is declared in `src/demo.rs`.
 
 use continuum::demo::{DemoOptions, DemoServer};
 use continuum_runtime::HubBuilder;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::prelude::*;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,11 +32,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         print!("{}", continuum_runtime::typescript::module(hub.registry()));
         return Ok(());
     }
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    // Logs as RUST_LOG says (default info); spans exported over OTLP when
+    // OTEL_EXPORTER_OTLP_ENDPOINT is set (its own filter: info and above,
+    // whatever RUST_LOG is).
+    let otel = continuum_runtime::otel::init()?;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                .with_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                ),
         )
+        .with(otel.layer().with_filter(LevelFilter::INFO))
         .init();
 
     // CONTINUUM_EVENT_INGEST_TOKEN, CONTINUUM_HEARTBEAT_SECS, CONTINUUM_ALLOWED_ORIGINS,
@@ -60,6 +74,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "  backplane:     in-memory (set CONTINUUM_REDIS_URL to share events between nodes)"
         ),
     }
+    if otel.is_enabled() {
+        println!("  traces:        exported over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)");
+    }
     println!(
         "  simulated tasks: {}",
         if options.simulate {
@@ -79,6 +96,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     shutdown_signal().await;
     println!("shutting down: streams end cleanly, browsers reconnect when the server is back");
     server.stop().await;
+    // Export the spans still buffered.
+    otel.shutdown()?;
     Ok(())
 }
 

@@ -2,15 +2,17 @@
 //!
 //! ```text
 //! continuum contract diff OLD.json NEW.json [--mode full|backward|forward]
+//! continuum tail URL [--types LIST] [--snapshot] [--token T] [-H 'N: V'] [--json]
 //! ```
 //!
-//! Each subcommand lives in its own module (`contract_cmd` for `contract`);
-//! `main` only dispatches on the first word, so a new one (`continuum tail
-//! URL`) is a module and one arm here. Exit codes are a contract: 0 success,
+//! Each subcommand lives in its own module (`contract_cmd` for `contract`,
+//! `tail`); `main` only dispatches on the first word, so a new one is a
+//! module and one arm here. Exit codes are a contract: 0 success,
 //! 1 the command's check failed (a breaking change), 2 unusable input or
 //! usage (with a message on stderr).
 
 mod contract_cmd;
+mod tail;
 
 use std::process::ExitCode;
 
@@ -23,6 +25,9 @@ commands:
       compare two contract files (Contract::to_json); exit 0 when nothing
       breaks in the mode (default full), 1 when something does, 2 on
       unreadable input
+  tail URL [--types LIST] [--snapshot] [--token T] [-H 'N: V'] [--json]
+      follow a server's events, one line each, with reconnects and resets
+      shown (`continuum tail --help` for every option)
 
 options:
   -h, --help    print this help
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("contract") => contract_cmd::run(&args[1..]),
+        Some("tail") => tail::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS

@@ -156,6 +156,7 @@ impl TraceContext {
 
     /// How a Redis entry stores it: the `traceparent`, then a space and the
     /// `tracestate` when there is one (a `traceparent` has no space).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn to_entry(&self) -> String {
         let mut out = self.traceparent();
         if let Some(state) = &self.state {
@@ -166,6 +167,7 @@ impl TraceContext {
     }
 
     /// The inverse of [`to_entry`](Self::to_entry); `None` for anything else.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn from_entry(text: &str) -> Option<TraceContext> {
         match text.split_once(' ') {
             Some((tp, state)) => TraceContext::parse(tp, Some(state)),

@@ -75,6 +75,7 @@
 //! for service-to-service traffic; terminate TLS in front of it.
 
 mod answer;
+mod connection;
 mod error;
 mod publish;
 mod retry;
@@ -92,6 +93,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+pub use self::connection::ConnectionEvent;
 pub use self::error::ClientError;
 pub use self::publish::{Envelope, Publish, PublishFuture};
 pub use self::subscribe::{Item, RawEvent, Subscription};

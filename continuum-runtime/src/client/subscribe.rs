@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::answer::{answer_error, root_cause, status_kind};
+use super::connection::{self, ConnectionEvent, Observer};
 use super::error::{ClientError, Kind};
 use super::retry::{backoff_delay, retry_after};
 use super::sse::{Decoder, SseEvent};
@@ -108,6 +109,10 @@ struct Conn<T> {
     body: Option<Incoming>,
     decoder: Decoder,
     done: bool,
+    /// Told of connections and disconnections ([`Subscription::on_connection`]).
+    observer: Option<Observer>,
+    /// The `Last-Event-ID` the current connection was opened with.
+    resumed_after: Option<String>,
 }
 
 impl Client {
@@ -209,6 +214,8 @@ impl<T: Send + 'static> Subscription<T> {
                 body: None,
                 decoder: Decoder::new(None),
                 done: false,
+                observer: None,
+                resumed_after: None,
             })),
             next: None,
         }
@@ -221,6 +228,23 @@ impl<T: Send + 'static> Subscription<T> {
     pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
         if let Some(conn) = &mut self.conn {
             conn.last_id = Some(id.into());
+        }
+        self
+    }
+
+    /// Call `f` on every connection and disconnection (see
+    /// [`ConnectionEvent`]), e.g. to show reconnects. Called from inside
+    /// [`next`](Self::next), in order with the items. Before the first poll only.
+    ///
+    /// ```no_run
+    /// # async fn run(client: continuum_runtime::client::Client) {
+    /// let mut events = client.subscribe_types(["ai.*"]).on_connection(|c| eprintln!("{c:?}"));
+    /// while let Some(item) = events.next().await { /* … */ }
+    /// # }
+    /// ```
+    pub fn on_connection(mut self, f: impl FnMut(&ConnectionEvent) + Send + 'static) -> Self {
+        if let Some(conn) = &mut self.conn {
+            conn.observer = Some(Box::new(f));
         }
         self
     }
@@ -317,6 +341,10 @@ impl<T> Conn<T> {
                 // says); the replay from `last_id` sends it again whole.
                 self.body = None;
                 self.wait = Some(self.retry);
+                self.observe(ConnectionEvent::Disconnected {
+                    reason: end,
+                    retry_in: self.retry,
+                });
                 continue;
             }
             if let Some(wait) = self.wait.take() {
@@ -326,6 +354,7 @@ impl<T> Conn<T> {
                 Ok(body) => {
                     self.body = Some(body);
                     self.decoder = Decoder::new(self.last_id.as_deref());
+                    self.resumed_after.clone_from(&self.last_id);
                     self.failures = 0;
                 }
                 Err(ConnectError::Fatal(e)) => {
@@ -338,6 +367,10 @@ impl<T> Conn<T> {
                     let wait = backoff.max(self.retry);
                     tracing::debug!(error = %e, ?wait, failures = self.failures, "continuum client: subscribe failed, retrying");
                     self.wait = Some(wait);
+                    self.observe(ConnectionEvent::Disconnected {
+                        reason: e.to_string(),
+                        retry_in: wait,
+                    });
                 }
             }
         }
@@ -347,7 +380,11 @@ impl<T> Conn<T> {
     fn handle(&mut self, event: SseEvent) -> Option<Result<Item<T>, ClientError>> {
         self.last_id = (!event.id.is_empty()).then(|| event.id.clone());
         match event.event.as_str() {
-            CONNECTED_EVENT => None,
+            CONNECTED_EVENT => {
+                let resumed_after = self.resumed_after.take();
+                self.observe(connection::connected(&event.data, resumed_after));
+                None
+            }
             RESET_EVENT => Some(reset_item(&event.data)),
             _ => {
                 #[derive(Deserialize)]
@@ -389,6 +426,12 @@ impl<T> Conn<T> {
                     .with_issues(errors.into_issues()))),
                 }
             }
+        }
+    }
+
+    fn observe(&mut self, event: ConnectionEvent) {
+        if let Some(f) = &mut self.observer {
+            f(&event);
         }
     }
 

@@ -328,7 +328,8 @@ impl Hub {
     ///
     /// let hub = Hub::builder().build().unwrap();
     /// let created = TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", None);
-    /// let event = hub.registry().decode("docs.traced.ping", r#"{"n":1}"#).unwrap();
+    /// let decode = hub.registry().get("docs.traced.ping").unwrap().decode;
+    /// let event = decode(r#"{"n":1}"#).unwrap();
     /// let published = hub.publish_dyn_traced(vec![(event, None)], None, created).now().unwrap().unwrap();
     /// assert_eq!(published.ids.len(), 1);
     /// ```
