@@ -17,6 +17,7 @@ use continuum_runtime::client::{Client, ClientError, Envelope, Item, Subscriptio
 use continuum_runtime::hub::Reject;
 use continuum_runtime::id::EventId;
 use continuum_runtime::sse::ResetReason;
+use continuum_runtime::trace::TraceContext;
 use continuum_runtime::{Hub, HubBuilder, IssueCode, Server};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -340,6 +341,8 @@ struct Seen {
     key: String,
     upstream_body: Bytes,
     replayed: bool,
+    /// The `traceparent` and `tracestate` headers the attempt carried.
+    trace: (Option<String>, Option<String>),
 }
 
 /// A proxy in front of the real server that forwards every `POST`, but
@@ -362,6 +365,10 @@ async fn lossy_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
                 let (seen, forward, upstream) = (seen.clone(), forward.clone(), upstream.clone());
                 async move {
                     let (parts, body) = req.into_parts();
+                    let header = |name: &str| {
+                        let v = parts.headers.get(name)?;
+                        Some(v.to_str().unwrap().to_owned())
+                    };
                     let body = body.collect().await.unwrap().to_bytes();
                     let mut out = Request::post(&upstream).body(Full::new(body)).unwrap();
                     *out.headers_mut() = parts.headers.clone();
@@ -377,6 +384,7 @@ async fn lossy_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
                                 .to_owned(),
                             upstream_body: rbody.clone(),
                             replayed: rparts.headers.get("idempotent-replayed").is_some(),
+                            trace: (header("traceparent"), header("tracestate")),
                         });
                         seen.len()
                     };
@@ -402,7 +410,7 @@ async fn lossy_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
 }
 
 #[tokio::test]
-async fn a_lost_answer_and_a_503_are_retried_with_the_same_key_and_publish_once() {
+async fn a_lost_answer_and_a_503_are_retried_with_the_same_key_and_trace_and_publish_once() {
     let server = start(hub()).await;
     let (proxy, seen) = lossy_proxy(server.url.clone()).await;
     let start = server.hub.emit(Ping).await.unwrap();
@@ -411,9 +419,12 @@ async fn a_lost_answer_and_a_503_are_retried_with_the_same_key_and_publish_once(
         .last_event_id(start.to_string());
 
     let began = Instant::now();
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let created = TraceContext::parse(traceparent, Some("vendor=1")).unwrap();
     let id = Client::new(&proxy)
         .backoff(Duration::from_millis(10), Duration::from_secs(5))
         .publish(&progress("once", 1))
+        .trace_context(created)
         .await
         .unwrap();
     assert!(
@@ -433,6 +444,11 @@ async fn a_lost_answer_and_a_503_are_retried_with_the_same_key_and_publish_once(
         "the lost answer had this id"
     );
     assert!(!seen[0].replayed && seen[1].replayed && seen[2].replayed);
+    let trace = (Some(traceparent.to_owned()), Some("vendor=1".to_owned()));
+    assert!(
+        seen.iter().all(|s| s.trace == trace),
+        "the trace context went with every attempt: {seen:?}"
+    );
 
     // Subscribers got it once: the next event is the marker.
     let marker = server.hub.emit(Ping).await.unwrap();
