@@ -42,8 +42,8 @@ return ARGV[1]
 /// idempotency window in ms, then per event its type, channel (`""` for a
 /// public event), data and trace context (`""` for none; the entry's `tc`).
 /// An optional field is written only when it has a value (see `entry.rs`):
-/// add one by growing `PER_EVENT` and the `optional` list. Replies `{"ok", "<epoch> <id> <id>…"}`,
-/// `{"replayed", "<epoch> <id>…"}` (the key was seen: nothing written), or
+/// add one by growing `per_event` and the `optional` list. Replies
+/// `{"ok", "<epoch> <id> <id>…"}`, `{"replayed", "<epoch> <id>…"}` (the key was seen: nothing written), or
 /// `{"lost"}` (the stream or its epoch is missing: nothing written).
 pub(crate) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
