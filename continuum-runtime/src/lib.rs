@@ -16,8 +16,6 @@ pub mod http;
 pub mod hub;
 pub mod id;
 pub mod metrics;
-#[cfg(feature = "otel")]
-pub mod otel;
 mod payload;
 pub mod registry;
 mod ring;
@@ -49,6 +47,9 @@ pub use schema::{
     TaggedSchema, TypeSchema, VariantKind, VariantSchema,
 };
 pub use serve::{raise_open_files_limit, serve, serve_with_shutdown, Server};
+/// OTLP export of the hub's spans (feature `otel`): [`otel::init`].
+#[cfg(feature = "otel")]
+pub use trace::otel;
 pub use validate::{Issue, IssueCode, ValidationErrors};
 
 /// Everything a user needs to declare and emit events: `use continuum_runtime::prelude::*;`.

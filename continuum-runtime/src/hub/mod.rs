@@ -386,7 +386,11 @@ impl Hub {
             }));
             return Emit::new(none, map, tracing::Span::none());
         }
-        let span = crate::trace::publish_span(&batch);
+        let single = match batch.as_slice() {
+            [one] => Some(one.type_name.as_ref()),
+            _ => None,
+        };
+        let span = crate::trace::publish_span(single, batch.len());
         if let Some(created) = crate::trace::creation_context(&span, created) {
             for o in &mut batch {
                 o.trace = Some(created.clone());

@@ -48,7 +48,7 @@ use opentelemetry_sdk::Resource;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::trace::TraceContext;
+use super::TraceContext;
 
 /// Export is configured (`OTEL_EXPORTER_OTLP_ENDPOINT` or the traces one is set).
 const ENDPOINT_VARS: [&str; 2] = [
