@@ -149,7 +149,7 @@ impl std::error::Error for CheckError {
 
 /// Compare the contract committed at `path` with `registry`'s, with the
 /// options from the environment ([`CheckOptions::from_env`]); see the
-/// [module docs](self) and [`check_with`]. A stale or newly written file is
+/// [module docs](crate::contract) and [`check_with`]. A stale or newly written file is
 /// `Ok`, and its message is also printed to stderr so `cargo test` shows it.
 ///
 /// # Errors

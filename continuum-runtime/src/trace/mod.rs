@@ -2,14 +2,14 @@
 //! in, carried with it to every node, and the hub's `tracing` spans.
 //!
 //! An event remembers where it was created ([`TraceContext`]): ingest reads
-//! the request's `traceparent` and `tracestate` headers, [`Hub::emit`] takes
+//! the request's `traceparent` and `tracestate` headers, [`Hub::emit`](crate::Hub::emit) takes
 //! the current span's context (feature `otel`), and the Rust client sends
 //! its caller's. The context travels in [`Outgoing`](crate::backplane::Outgoing)
 //! to the local fan-out and in the Redis entry to the other nodes.
 //!
 //! The spans follow OpenTelemetry's messaging conventions; they are plain
 //! `tracing` spans (nothing is recorded, formatted or allocated when no
-//! subscriber wants them), exported over OTLP by the [`otel`](crate::otel)
+//! subscriber wants them), exported over OTLP by the [`otel`]
 //! module (feature `otel`):
 //!
 //! | span | kind | when | attributes |
@@ -20,7 +20,7 @@
 //!
 //! Without the `otel` feature, the creation context is the `traceparent`
 //! the publisher sent, passed on unchanged; with it (and the
-//! [`otel`](crate::otel) layer installed), it is the publish span's, in the
+//! [`otel`] layer installed), it is the publish span's, in the
 //! same trace.
 //!
 //! ```
