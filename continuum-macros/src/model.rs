@@ -34,8 +34,8 @@ pub(crate) enum Shape {
     Named(Vec<Field>),
     /// A unit struct: an event without data.
     Unit,
-    /// A unit-variant enum without a tag: the variants' wire names.
-    Enum(Vec<String>),
+    /// A unit-variant enum without a tag: each variant's name and wire name.
+    Enum(Vec<(Ident, String)>),
     /// An enum with data, or with a tag.
     Tagged(Tagged),
 }
@@ -70,6 +70,8 @@ pub(crate) struct Model {
     pub(crate) ident: Ident,
     /// The event's name (`#[continuum_event("…")]`); `None` for a payload.
     pub(crate) event: Option<LitStr>,
+    /// `key = field` (and `ttl`), checked; `None` for an event without a key.
+    pub(crate) keyed: Option<Keyed>,
     pub(crate) docs: String,
     pub(crate) shape: Shape,
     pub(crate) krate: Path,
@@ -92,6 +94,16 @@ pub(crate) struct Model {
     /// The name serde gives the struct when writing it (`rename`, else the
     /// Rust name).
     pub(crate) serde_name: String,
+}
+
+/// An event's key field, found and not optional, and its retention.
+pub(crate) struct Keyed {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    /// The field's wire name (`taskId`).
+    pub(crate) wire: String,
+    /// `ttl`, in seconds.
+    pub(crate) ttl_secs: Option<u64>,
 }
 
 pub(crate) fn default_krate() -> Path {

@@ -200,7 +200,12 @@
 //! ```
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::sync::Arc;
+
+mod key;
+
+pub use self::key::EventKey;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -231,6 +236,25 @@ pub trait Event: Payload + Serialize + DeserializeOwned + Send + Sync + 'static 
         cx.finish()
     }
 
+    /// The key of a keyed event (`#[continuum_event("…", key = field)]`):
+    /// the key field's value as text (see [`EventKey`]); `None` for an
+    /// event without a key.
+    ///
+    /// ```
+    /// use continuum_runtime::prelude::*;
+    ///
+    /// #[continuum_event("docs.key.progress", key = task_id, ttl = "1h")]
+    /// pub struct Progress { pub task_id: String, pub percent: u8 }
+    ///
+    /// let p = Progress { task_id: "gen-1".into(), percent: 5 };
+    /// assert_eq!(p.key().as_deref(), Some("gen-1"));
+    /// assert_eq!(Progress::schema().key, Some("taskId"));
+    /// assert_eq!(Progress::schema().ttl, Some(std::time::Duration::from_secs(3600)));
+    /// ```
+    fn key(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+
     /// Deserialize the payload's JSON text (the envelope's `data`); serde's
     /// `from_str` unless generated code reads the fields one by one (see
     /// `__private::Fields`, which gives the same values for less code per
@@ -248,6 +272,8 @@ pub trait DynEvent: Any + Send + Sync {
     fn type_name(&self) -> &'static str;
     /// Serialize the payload (the envelope's `data`) as JSON into `out`.
     fn write_data(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+    /// The key of a keyed event ([`Event::key`]), `None` for another.
+    fn dyn_key(&self) -> Option<Cow<'_, str>>;
     /// Upcast for typed in-process subscribers (`Arc::downcast`).
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// `Payload::check` through the erased type: decoding validates with it,
@@ -265,6 +291,9 @@ impl<E: Event> DynEvent for E {
     }
     fn write_data(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         serde_json::to_writer(out, self)
+    }
+    fn dyn_key(&self) -> Option<Cow<'_, str>> {
+        self.key()
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self

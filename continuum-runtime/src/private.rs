@@ -6,7 +6,7 @@ pub use ::inventory;
 pub use ::serde;
 pub use ::serde_json;
 
-pub use crate::event::{Event, Payload};
+pub use crate::event::{Event, EventKey, Payload};
 pub use crate::hub::{Emit, EmitError, EventId, Hub};
 pub use crate::payload::constraints::{custom, EachCheck, LengthCheck, PatternCheck, RangeCheck};
 pub use crate::payload::Fields;
@@ -16,6 +16,7 @@ pub use crate::schema::{
     StructSchema, TaggedSchema, TypeSchema, VariantKind, VariantSchema,
 };
 pub use crate::validate::{Checker, IssueCode};
+pub use std::borrow::Cow;
 
 /// The registration of `E`, for the inventory entry.
 pub fn registration<E: Event>() -> Registration {

@@ -74,6 +74,18 @@ impl Registration {
     }
 }
 
+impl Registration {
+    /// The key field's wire name of a keyed event (`None`: not keyed).
+    pub fn key(&self) -> Option<&'static str> {
+        (self.schema)().key
+    }
+
+    /// How long a key nobody updates is kept (`None`: no retention).
+    pub fn ttl(&self) -> Option<std::time::Duration> {
+        (self.schema)().ttl
+    }
+}
+
 /// The entry each `#[continuum_event]` submits to the link-time inventory.
 ///
 /// A function rather than a [`Registration`] value because the Rust type's
@@ -178,6 +190,12 @@ impl Registry {
     /// Every registration, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Registration> {
         self.by_name.values()
+    }
+
+    /// The keyed event types (`#[continuum_event("…", key = field)]`), in
+    /// no particular order.
+    pub fn keyed(&self) -> impl Iterator<Item = &Registration> {
+        self.by_name.values().filter(|r| r.key().is_some())
     }
 
     /// How many event types are registered.

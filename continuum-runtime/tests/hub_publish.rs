@@ -92,6 +92,8 @@ impl continuum_runtime::Event for Reserved {
             name: "continuum.reset",
             payload: None,
             docs: "",
+            key: None,
+            ttl: None,
         };
         &S
     }

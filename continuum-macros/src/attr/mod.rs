@@ -19,9 +19,11 @@ use crate::ctxt::Ctxt;
 use crate::suggest::did_you_mean;
 
 mod constraint;
+mod keyed;
 mod serde;
 
 pub(crate) use constraint::{parse_field_constraints, Bound, Constraint, ConstraintKind, Num};
+pub(crate) use keyed::{KeyArg, TtlArg};
 pub(crate) use serde::{serde_container, serde_field, SerdeContainer, SerdeField, SerdeNote};
 
 /// A parsed unit (an attribute list, a field's attributes) and the errors
@@ -45,13 +47,21 @@ impl<T> Parsed<T> {
     }
 }
 
-pub(crate) const EVENT_OPTIONS: &[&str] = &["crate", "deny_unknown_fields"];
+/// The options of `#[event(…)]` on a `#[derive(Payload)]` type.
+pub(crate) const PAYLOAD_OPTIONS: &[&str] = &["crate", "deny_unknown_fields"];
+/// The options of `#[continuum_event("…", …)]`: the payload's, and keyed state's.
+pub(crate) const EVENT_OPTIONS: &[&str] = &["crate", "deny_unknown_fields", "key", "ttl"];
 
-/// `#[continuum_event("name", crate = path, deny_unknown_fields = false)]`.
+/// `#[continuum_event("name", crate = path, deny_unknown_fields = false,
+/// key = field, ttl = "1h")]`.
 pub(crate) struct EventArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) krate: Option<Path>,
     pub(crate) deny_unknown_fields: bool,
+    /// `key = field`: the field naming what the event is about.
+    pub(crate) key: Option<KeyArg>,
+    /// `ttl = "1h"`: forget a key nobody updated for this long.
+    pub(crate) ttl: Option<TtlArg>,
 }
 
 /// One `key`, `key(…)` or `key = …` item of an attribute's argument list.
@@ -129,6 +139,8 @@ fn event_args(cx: &Ctxt, tokens: TokenStream) -> EventArgs {
         name: None,
         krate: None,
         deny_unknown_fields: true,
+        key: None,
+        ttl: None,
     };
     let parser = |input: ParseStream<'_>| -> syn::Result<()> {
         if input.is_empty() {
@@ -167,7 +179,10 @@ fn event_args(cx: &Ctxt, tokens: TokenStream) -> EventArgs {
                 }
             }
         }
-        let (krate, deny) = options(cx, read_items(input)?, "continuum_event");
+        let items = read_items(input)?;
+        let (keyed, items) = keyed::take(items);
+        let (krate, deny) = options(cx, items, "continuum_event", EVENT_OPTIONS);
+        (args.key, args.ttl) = keyed::parse(cx, keyed);
         args.krate = krate;
         args.deny_unknown_fields = deny;
         Ok(())
@@ -180,7 +195,7 @@ fn event_args(cx: &Ctxt, tokens: TokenStream) -> EventArgs {
 
 /// `crate = path` and `deny_unknown_fields = bool`, shared by the attribute
 /// and `#[event(…)]` on a `#[derive(Payload)]` type.
-fn options(cx: &Ctxt, items: Vec<Item>, what: &str) -> (Option<Path>, bool) {
+fn options(cx: &Ctxt, items: Vec<Item>, what: &str, known: &[&str]) -> (Option<Path>, bool) {
     let (mut krate, mut deny) = (None, true);
     let mut seen: Vec<String> = Vec::new();
     for item in items {
@@ -219,7 +234,7 @@ fn options(cx: &Ctxt, items: Vec<Item>, what: &str) -> (Option<Path>, bool) {
                 item.key.span(),
                 format!(
                     "unknown `{what}` option `{key}`{}",
-                    did_you_mean(&key, EVENT_OPTIONS)
+                    did_you_mean(&key, known)
                 ),
             ),
         }
@@ -245,7 +260,7 @@ fn payload_options(cx: &Ctxt, attrs: &[Attribute]) -> (Option<Path>, bool) {
         };
         match read_items.parse2(list.tokens.clone()) {
             Ok(items) => {
-                let (k, d) = options(cx, items, "Payload");
+                let (k, d) = options(cx, items, "Payload", PAYLOAD_OPTIONS);
                 krate = k.or(krate);
                 deny &= d;
             }

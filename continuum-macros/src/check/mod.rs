@@ -20,6 +20,7 @@ use crate::model::{default_krate, Checked, Failed, Field, Model, Shape, Stub};
 use crate::ty;
 
 mod constraints;
+mod keyed;
 mod name;
 mod variants;
 
@@ -60,7 +61,9 @@ pub(crate) fn event(args: Parsed<EventArgs>, input: Input<'_>) -> Checked {
         );
     }
     let krate = args.krate.unwrap_or_else(default_krate);
+    let item = input.item;
     let mut model = container(&cx, input, Kind::Event, krate, args.deny_unknown_fields);
+    keyed::check(&cx, item, args.key, args.ttl, model.as_mut());
     if let Some(m) = &mut model {
         m.event = args.name;
     }
@@ -230,6 +233,7 @@ fn container(
     Some(Model {
         ident: item.ident.clone(),
         event: None,
+        keyed: None,
         docs: input.docs,
         krate,
         deny_unknown_fields: deny,

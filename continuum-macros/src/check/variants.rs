@@ -99,7 +99,7 @@ pub(super) fn build(
     }
     let unit_only = variants.iter().all(|v| matches!(v.kind, VariantKind::Unit));
     Some(if unit_only && matches!(repr, Repr::External) {
-        Shape::Enum(variants.into_iter().map(|v| v.wire).collect())
+        Shape::Enum(variants.into_iter().map(|v| (v.ident, v.wire)).collect())
     } else {
         Shape::Tagged(Tagged { repr, variants })
     })

@@ -21,8 +21,15 @@ pub(crate) fn event(m: &Model) -> TokenStream {
         _ => quote!(::core::option::Option::None),
     };
     let decode = decode_fn(m);
+    let (key, ttl, key_fn) = keyed(m, &p);
     quote! {
-        static __CONTINUUM_EVENT: #p::EventSchema = #p::EventSchema { name: #name, payload: #payload, docs: #docs };
+        static __CONTINUUM_EVENT: #p::EventSchema = #p::EventSchema {
+            name: #name,
+            payload: #payload,
+            docs: #docs,
+            key: #key,
+            ttl: #ttl,
+        };
         #[automatically_derived]
         impl #p::Event for #ident {
             const TYPE: &'static ::core::primitive::str = #name;
@@ -30,6 +37,7 @@ pub(crate) fn event(m: &Model) -> TokenStream {
                 &__CONTINUUM_EVENT
             }
             #decode
+            #key_fn
         }
         #p::inventory::submit! {
             #p::Submitted(#p::registration::<#ident>)
@@ -38,6 +46,31 @@ pub(crate) fn event(m: &Model) -> TokenStream {
     .into_iter()
     .chain(emit_helpers(&p, ident))
     .collect()
+}
+
+/// The schema's `key` and `ttl`, and `Event::key` for a keyed event. The
+/// key's type is asserted to be an `EventKey` at the field's type, so a
+/// type that cannot key an event is one error there, in `EventKey`'s words.
+fn keyed(m: &Model, p: &TokenStream) -> (TokenStream, TokenStream, TokenStream) {
+    let none = quote!(::core::option::Option::None);
+    let Some(k) = &m.keyed else {
+        return (none.clone(), none, TokenStream::new());
+    };
+    let wire = lit(&k.wire);
+    let ttl = match k.ttl_secs {
+        Some(secs) => {
+            quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#secs)))
+        }
+        None => none,
+    };
+    let (field, ty) = (&k.ident, &k.ty);
+    let span = crate::ty::ty_span(ty);
+    let key_fn = quote::quote_spanned! {span=>
+        fn key(&self) -> ::core::option::Option<#p::Cow<'_, ::core::primitive::str>> {
+            ::core::option::Option::Some(<#ty as #p::EventKey>::to_key(&self.#field))
+        }
+    };
+    (quote!(::core::option::Option::Some(#wire)), ttl, key_fn)
 }
 
 /// `Event::__decode` reading the fields one by one through

@@ -54,7 +54,13 @@ pub(crate) fn stubs(s: &Stub, event: bool) -> TokenStream {
     }
     if event {
         out.extend(quote! {
-            static __CONTINUUM_EVENT: #p::EventSchema = #p::EventSchema { name: "", payload: ::core::option::Option::None, docs: "" };
+            static __CONTINUUM_EVENT: #p::EventSchema = #p::EventSchema {
+                name: "",
+                payload: ::core::option::Option::None,
+                docs: "",
+                key: ::core::option::Option::None,
+                ttl: ::core::option::Option::None,
+            };
             #[automatically_derived]
             impl #p::Event for #ident {
                 const TYPE: &'static ::core::primitive::str = "";

@@ -62,12 +62,21 @@ pub(crate) fn payload(m: &Model) -> TokenStream {
                 }
             }
         },
-        Shape::Enum(variants) => quote! {
+        Shape::Enum(variants) => {
+            let (idents, wires): (Vec<_>, Vec<_>) = variants.iter().cloned().unzip();
+            quote! {
             static __CONTINUUM_SHAPE: #p::EnumSchema = #p::EnumSchema {
                 rust_name: #rust_name,
                 docs: #docs,
-                variants: &[#(#variants),*],
+                variants: &[#(#wires),*],
             };
+            // A unit enum can key an event's state: by its wire name.
+            #[automatically_derived]
+            impl #p::EventKey for #ident {
+                fn to_key(&self) -> #p::Cow<'_, ::core::primitive::str> {
+                    #p::Cow::Borrowed(match *self { #(Self::#idents => #wires,)* })
+                }
+            }
             #[automatically_derived]
             impl #p::Payload for #ident {
                 fn check(&self, _: &mut #p::Checker) {}
@@ -75,6 +84,7 @@ pub(crate) fn payload(m: &Model) -> TokenStream {
                     #p::TypeSchema::Enum(&__CONTINUUM_SHAPE)
                 }
             }
-        },
+            }
+        }
     }
 }

@@ -84,6 +84,12 @@ pub fn json_schema(event: &EventSchema) -> Value {
     if !event.docs.is_empty() {
         head.insert("description".into(), event.docs.into());
     }
+    if let Some(key) = event.key {
+        head.insert("x-continuum-key".into(), key.into());
+    }
+    if let Some(ttl) = event.ttl {
+        head.insert("x-continuum-ttl-secs".into(), ttl.as_secs().into());
+    }
     if let Value::Object(mut body) = root {
         head.append(&mut body);
     }

@@ -288,6 +288,12 @@ pub struct EventSchema {
     pub payload: Option<&'static StructSchema>,
     /// The `///` doc comment, trimmed.
     pub docs: &'static str,
+    /// The wire name of the key field of a keyed event (`key = task_id` →
+    /// `taskId`): the runtime keeps the latest event per key. `None`: not keyed.
+    pub key: Option<&'static str>,
+    /// How long a key nobody updates is kept (`ttl = "1h"`); `None`: until
+    /// it is forgotten or evicted.
+    pub ttl: Option<std::time::Duration>,
 }
 
 impl Number {

@@ -26,6 +26,8 @@ macro_rules! event {
                     name: $name,
                     payload: None,
                     docs: "",
+                    key: None,
+                    ttl: None,
                 };
                 &SCHEMA
             }
