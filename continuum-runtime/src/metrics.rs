@@ -117,6 +117,7 @@ pub(crate) struct Metrics {
     pub(crate) frames_delivered: AtomicU64,
     pub(crate) resets: AtomicU64,
     pub(crate) cut_off: AtomicU64,
+    pub(crate) conflated: AtomicU64,
     pub(crate) subscribers_rejected: AtomicU64,
     pub(crate) subscribers_limited: AtomicU64,
     pub(crate) ingest_accepted: AtomicU64,
@@ -132,6 +133,9 @@ impl Metrics {
             frames_delivered: self.frames_delivered.load(Relaxed),
             resets: self.resets.load(Relaxed),
             subscribers_cut_off: self.cut_off.load(Relaxed),
+            subscribers_conflated: self.conflated.load(Relaxed),
+            keys: 0,
+            keys_evicted: 0,
             subscribers_rejected: self.subscribers_rejected.load(Relaxed),
             subscribers_limited: self.subscribers_limited.load(Relaxed),
             ingest_accepted: self.ingest_accepted.load(Relaxed),
@@ -162,6 +166,14 @@ pub struct MetricsSnapshot {
     pub resets: u64,
     /// Subscribers cut off for falling behind.
     pub subscribers_cut_off: u64,
+    /// Times a subscriber that fell behind on keyed events only was sent
+    /// the latest event per key it missed instead of a reset.
+    pub subscribers_conflated: u64,
+    /// Live keys of keyed event types now (the latest event of each is kept).
+    pub keys: u64,
+    /// Keys evicted by the bound on live keys per type
+    /// ([`HubBuilder::max_keys_per_type`](crate::hub::HubBuilder::max_keys_per_type)).
+    pub keys_evicted: u64,
     /// Subscriptions refused by the authorization hook.
     pub subscribers_rejected: u64,
     /// Subscriptions refused by a subscriber cap (`429` per address, `503`
@@ -224,6 +236,24 @@ impl MetricsSnapshot {
             "counter",
             "Subscribers cut off for falling behind.",
             self.subscribers_cut_off,
+        );
+        one(
+            "continuum_subscribers_conflated_total",
+            "counter",
+            "Subscribers behind on keyed events only, sent the latest event per key instead of a reset.",
+            self.subscribers_conflated,
+        );
+        one(
+            "continuum_keys",
+            "gauge",
+            "Live keys of keyed event types.",
+            self.keys,
+        );
+        one(
+            "continuum_keys_evicted_total",
+            "counter",
+            "Keys evicted by the bound on live keys per type (least recently updated first).",
+            self.keys_evicted,
         );
         one(
             "continuum_subscribers_rejected_total",

@@ -39,6 +39,10 @@ pub const CONNECTED_EVENT: &str = "continuum.connected";
 /// The event type that tells a client its view may have a gap: refetch state.
 pub const RESET_EVENT: &str = "continuum.reset";
 
+/// The event type that ends a snapshot of keyed state (`?snapshot=true`):
+/// `{"count": N, "types": [...]}`; live events follow it.
+pub const SNAPSHOT_EVENT: &str = "continuum.snapshot";
+
 /// Why a stream sent `continuum.reset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ResetReason {
@@ -264,6 +268,22 @@ pub fn reset_frame(reason: ResetReason, resume_from: Option<EventId>) -> Bytes {
     }
     f.event(RESET_EVENT)
         .data(&format!("{{\"reason\":\"{}\"}}", reason.as_str()))
+        .finish()
+}
+
+/// `continuum.snapshot` (no `id`): the snapshot just sent held `count`
+/// events of the keyed `types` (sorted); live events follow.
+///
+/// ```
+/// let f = continuum_runtime::sse::snapshot_frame(2, &["a.b", "c.d"]);
+/// assert_eq!(&f[..], b"event: continuum.snapshot\ndata: {\"count\":2,\"types\":[\"a.b\",\"c.d\"]}\n\n");
+/// ```
+pub fn snapshot_frame<S: AsRef<str>>(count: usize, types: &[S]) -> Bytes {
+    let types: Vec<&str> = types.iter().map(AsRef::as_ref).collect();
+    let body = serde_json::json!({ "count": count, "types": types });
+    FrameBuilder::with_capacity(64)
+        .event(SNAPSHOT_EVENT)
+        .data(&body.to_string())
         .finish()
 }
 

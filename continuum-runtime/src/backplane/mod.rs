@@ -225,6 +225,17 @@ pub trait Backplane: Send + Sync + 'static {
         key: Option<IdempotencyKey>,
     ) -> Publishing;
 
+    /// Forget `key` of the keyed type `type_name` on every node, in order
+    /// with the events published around it. The default (a backplane whose
+    /// log is this node's alone) drops it from `log` now.
+    fn forget(&self, log: &LocalLog, type_name: &str, key: &str) -> Publishing {
+        log.forget(type_name, key);
+        Publishing::ready(Ok(Ack {
+            ids: Vec::new(),
+            replayed: false,
+        }))
+    }
+
     /// Whether the backplane can publish now (`false` while its transport is
     /// unreachable). For metrics and health checks; the default is `true`.
     fn is_up(&self) -> bool {

@@ -47,6 +47,11 @@ pub const DEFAULT_IDEMPOTENCY_CAPACITY: usize = 10_000;
 /// answered `408` and the connection closed.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Default bound on the live keys of each keyed event type (the latest
+/// event per key a hub keeps; past it the least recently updated key is
+/// evicted). Re-exported from the ring, where the state lives.
+pub const DEFAULT_MAX_KEYS_PER_TYPE: usize = crate::ring::state::DEFAULT_MAX_KEYS_PER_TYPE;
+
 /// The hub's settings, read by the HTTP layer through [`Hub::config`](crate::Hub::config).
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -65,6 +70,7 @@ pub struct Config {
     pub(crate) max_subscribers_per_ip: Option<usize>,
     pub(crate) body_read_timeout: Duration,
     pub(crate) trusted_proxies: Vec<IpRange>,
+    pub(crate) max_keys_per_type: usize,
 }
 
 impl Default for Config {
@@ -85,6 +91,7 @@ impl Default for Config {
             max_subscribers_per_ip: None,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             trusted_proxies: Vec::new(),
+            max_keys_per_type: DEFAULT_MAX_KEYS_PER_TYPE,
         }
     }
 }
@@ -164,6 +171,10 @@ impl Config {
     /// How many idempotency keys are remembered at most.
     pub fn idempotency_capacity(&self) -> usize {
         self.idempotency_capacity
+    }
+    /// How many live keys each keyed event type keeps at most.
+    pub fn max_keys_per_type(&self) -> usize {
+        self.max_keys_per_type
     }
 }
 

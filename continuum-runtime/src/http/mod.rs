@@ -31,7 +31,16 @@
 //! [`max_subscribers_per_ip`](crate::HubBuilder::max_subscribers_per_ip)
 //! streams, `503` `server_full` at
 //! [`max_subscribers`](crate::HubBuilder::max_subscribers), both with
-//! `retry-after`, decided before any stream state is allocated.
+//! `retry-after`, decided before any stream state is allocated. With
+//! `?snapshot=true` the stream starts (after `continuum.connected`, and after
+//! `continuum.reset` when there is one) with the latest event of each live key
+//! of the keyed types `types` matches, in id order, then `continuum.snapshot`
+//! (`{"count","types"}`); a `Last-Event-ID` that replays from the buffer gets
+//! the replay instead.
+//!
+//! `GET {path}/state?types=…` answers the same snapshot as one JSON document,
+//! `{"events":[{"id","type","data"}…],"lastEventId":"…","types":[…]}`, under
+//! the same authorization hook and channels.
 //!
 //! `POST {path}` takes `{"type": "…", "data": …, "channel": "…"}` (`data` may
 //! be omitted for unit events; `channel`, optional, makes the event reach only
@@ -78,6 +87,7 @@ mod health;
 mod ingest;
 pub(crate) mod query;
 mod shutdown;
+mod state;
 mod subscribe;
 
 use std::convert::Infallible;
@@ -133,6 +143,7 @@ pub(crate) struct Shared {
     metrics_path: String,
     schema_path: String,
     health_path: String,
+    state_path: String,
 }
 
 impl fmt::Debug for HubService {
@@ -190,6 +201,7 @@ impl HubService {
             metrics_path: format!("{}/metrics", config.path().trim_end_matches('/')),
             schema_path: format!("{}/schema", config.path().trim_end_matches('/')),
             health_path: format!("{}/health", config.path().trim_end_matches('/')),
+            state_path: format!("{}/state", config.path().trim_end_matches('/')),
             shutdown: Shutdown::new(hub.clone()),
             hub,
         };
@@ -340,6 +352,12 @@ impl HubService {
                 shared.cors.apply(req.headers(), res.headers_mut());
                 return ResponseFuture::ready(res);
             }
+        }
+        if path == shared.state_path || (self.any_path && path.ends_with("/state")) {
+            let (parts, _) = req.into_parts();
+            let mut res = state::state(shared, &parts).unwrap_or_else(ApiError::into_response);
+            shared.cors.apply(&parts.headers, res.headers_mut());
+            return ResponseFuture::ready(res);
         }
         if !self.any_path && path != self.path() {
             if let Some(res) = self.page(req.method(), path) {

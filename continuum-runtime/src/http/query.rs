@@ -10,6 +10,8 @@ pub(crate) struct SubscribeQuery {
     pub(crate) types: Option<Vec<String>>,
     /// `lastEventId`, for clients that cannot set the `Last-Event-ID` header.
     pub(crate) last_event_id: Option<String>,
+    /// `snapshot=true` (or `1`): start with the keyed state.
+    pub(crate) snapshot: bool,
 }
 
 impl SubscribeQuery {
@@ -25,6 +27,7 @@ impl SubscribeQuery {
                         .map(str::to_owned),
                 ),
                 "lastEventId" => out.last_event_id = Some(value.into_owned()),
+                "snapshot" => out.snapshot = matches!(&*value, "true" | "1" | ""),
                 _ => {}
             }
         }
@@ -92,6 +95,10 @@ mod tests {
         ));
         assert_eq!(q.types.unwrap(), ["ai.task.progress", "media.*", "b.c"]);
         assert_eq!(q.last_event_id.as_deref(), Some("abc-1_2"));
+        assert!(!q.snapshot);
+        assert!(SubscribeQuery::parse(Some("snapshot=true&types=a.b")).snapshot);
+        assert!(SubscribeQuery::parse(Some("snapshot=1")).snapshot);
+        assert!(!SubscribeQuery::parse(Some("snapshot=false")).snapshot);
     }
 
     #[test]

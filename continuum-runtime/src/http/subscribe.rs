@@ -76,7 +76,10 @@ pub(crate) fn subscribe(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .or(query.last_event_id);
 
-    let mut options = SseOptions::new().types(types).grant(grant);
+    let mut options = SseOptions::new()
+        .types(types)
+        .grant(grant)
+        .snapshot(query.snapshot);
     if let Some(id) = last_event_id {
         options = options.last_event_id(id);
     }

@@ -70,6 +70,23 @@ impl HubBuilder {
         self
     }
 
+    /// How many live keys each keyed event type keeps at most (default
+    /// [`DEFAULT_MAX_KEYS_PER_TYPE`](crate::config::DEFAULT_MAX_KEYS_PER_TYPE),
+    /// 10,000; at least 1): past it the key updated least recently is
+    /// evicted, counted in `continuum_keys_evicted_total` and logged once
+    /// per burst. `CONTINUUM_MAX_KEYS_PER_TYPE` sets it. Over Redis, every
+    /// node should use the same bound (the shared state is bounded by the
+    /// publishing node's).
+    ///
+    /// ```
+    /// let hub = continuum_runtime::Hub::builder().max_keys_per_type(50_000).build().unwrap();
+    /// assert_eq!(hub.config().max_keys_per_type(), 50_000);
+    /// ```
+    pub fn max_keys_per_type(mut self, keys: usize) -> Self {
+        self.config.max_keys_per_type = keys.max(1);
+        self
+    }
+
     /// Interval between heartbeat comments (default 25 s; at least 1 ms).
     pub fn heartbeat(mut self, every: Duration) -> Self {
         self.config.heartbeat = every.max(Duration::from_millis(1));

@@ -217,3 +217,7 @@ pub(super) fn published(ack: Ack) -> Result<Published, EmitError> {
         replayed: ack.replayed,
     })
 }
+
+pub(super) fn nothing(_: Ack) -> Result<(), EmitError> {
+    Ok(())
+}

@@ -19,6 +19,7 @@ impl HubBuilder {
     /// | `CONTINUUM_MAX_SUBSCRIBERS_PER_IP` | most SSE subscribers at once per client address (IPv6: per /64); past it `429 too_many_subscribers` | none |
     /// | `CONTINUUM_BODY_READ_TIMEOUT_SECS` | seconds a `POST` body may take to arrive; past it `408` and the connection is closed | `15` |
     /// | `CONTINUUM_TRUSTED_PROXIES` | comma-separated proxy addresses or CIDR ranges whose `x-forwarded-for` is believed | none: the socket's peer is the client |
+    /// | `CONTINUUM_MAX_KEYS_PER_TYPE` | most live keys each keyed event type keeps (the latest event per key); past it the least recently updated key is evicted | `10000` |
     /// | `CONTINUUM_HEARTBEAT_SECS` | seconds between heartbeat comments, a whole number ≥ 1 | `25` |
     /// | `CONTINUUM_ALLOWED_ORIGINS` | comma-separated origins allowed by CORS, e.g. `https://a.example,http://localhost:5173` | none: no CORS headers |
     /// | `CONTINUUM_REDIS_URL` | share events with other nodes over Redis Streams (feature `redis`): `redis://127.0.0.1:6379` (one server); `redis://10.0.0.1:6379,redis://10.0.0.2:6379,…` (the seed nodes of a Redis Cluster); `redis+sentinel://10.0.0.5:26379,10.0.0.6:26379/mymaster` (the primary the sentinels name for `mymaster`, followed across failovers) | none: in-memory, one process |
@@ -65,6 +66,18 @@ impl HubBuilder {
                         name,
                         v,
                         "expected a whole number of subscribers, at least 1 (e.g. `10000`); unset means no cap",
+                    ))
+                }
+            }
+        }
+        if let Some(v) = get("CONTINUUM_MAX_KEYS_PER_TYPE") {
+            match v.parse::<usize>() {
+                Ok(n) if n >= 1 => b = b.max_keys_per_type(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        "CONTINUUM_MAX_KEYS_PER_TYPE",
+                        v,
+                        "expected a whole number of keys, at least 1 (e.g. `10000`)",
                     ))
                 }
             }
@@ -240,6 +253,7 @@ mod tests {
         let b = HubBuilder::from_lookup(env(&[
             ("CONTINUUM_EVENT_INGEST_TOKEN", "tok"),
             ("CONTINUUM_HEARTBEAT_SECS", " 7 "),
+            ("CONTINUUM_MAX_KEYS_PER_TYPE", "500"),
             (
                 "CONTINUUM_ALLOWED_ORIGINS",
                 "https://a.example, http://localhost:5173/",
@@ -248,6 +262,7 @@ mod tests {
         .unwrap();
         assert_eq!(b.config.ingest_token(), Some("tok"));
         assert_eq!(b.config.heartbeat, Duration::from_secs(7));
+        assert_eq!(b.config.max_keys_per_type, 500);
         assert_eq!(
             b.config.allowed_origins,
             ["https://a.example", "http://localhost:5173"]

@@ -8,7 +8,7 @@
 //! # #[derive(serde::Serialize, serde::Deserialize)]
 //! # struct Ping { n: u32 }
 //! # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
-//! # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "" };
+//! # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "", key: None, ttl: None };
 //! # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!
@@ -44,6 +44,7 @@ mod emit;
 mod env;
 pub(crate) mod filter;
 pub(crate) mod limits;
+mod snapshot;
 mod stream;
 mod ticker;
 mod typed;
@@ -61,6 +62,7 @@ pub use self::default::{default_hub, emit, emit_to, set_default_hub};
 pub use self::emit::{Emit, EmitError};
 pub use self::env::ConfigError;
 pub use self::filter::{TypeFilter, TypeFilterError};
+pub use self::snapshot::{StateEvent, StateSnapshot};
 pub use self::stream::{SseOptions, SseStream};
 pub use self::typed::{Lagged, Subscription};
 pub use crate::id::EventId;
@@ -70,7 +72,7 @@ use crate::config::Config;
 use crate::event::{DynEvent, Event};
 use crate::metrics::{IngestReject, Metrics, MetricsSnapshot};
 use crate::registry::Registry;
-use crate::ring::Log;
+use crate::ring::{KeyedState, Log};
 use crate::trace::TraceContext;
 
 /// The registry a new builder starts with: every `#[continuum_event]` type
@@ -151,8 +153,12 @@ impl Hub {
         let capacity = config.replay_capacity.max(config.queue_bound);
         // The backplane sets the real epoch when it attaches (a shared one
         // learns it from its stream); until then, a random one.
+        let state = KeyedState::new(
+            registry.keyed().map(|r| (r.type_name.to_owned(), r.ttl())),
+            config.max_keys_per_type,
+        );
         let log = LocalLog {
-            log: Arc::new(Log::new(crate::id::Epoch::random(), capacity)),
+            log: Arc::new(Log::with_state(crate::id::Epoch::random(), capacity, state)),
         };
         backplane.attach(log.clone());
         Hub {
@@ -352,12 +358,14 @@ impl Hub {
             if let Err(e) = event.write_data(&mut data) {
                 return Emit::failed(EmitError::Encode(e));
             }
+            let key = event.dyn_key().map(|k| Arc::from(&*k));
             batch.push(Outgoing {
                 type_name: Cow::Borrowed(type_name),
                 channel,
                 data: Bytes::from(data),
                 value: Some(event.into_any()),
                 trace: None,
+                key,
             });
         }
         let key = key.map(|k| IdempotencyKey {
@@ -440,8 +448,11 @@ impl Hub {
     /// A snapshot of the hub's counters.
     pub fn metrics(&self) -> MetricsSnapshot {
         let mut snapshot = self.inner.metrics.snapshot();
-        snapshot.events_published = self.inner.log.log.published.load(Ordering::Relaxed);
-        snapshot.subscribers_now = self.inner.log.log.subscribers.load(Ordering::Relaxed);
+        let log = &self.inner.log.log;
+        snapshot.events_published = log.published.load(Ordering::Relaxed);
+        snapshot.subscribers_now = log.subscribers.load(Ordering::Relaxed);
+        snapshot.keys_evicted = log.keys_evicted.load(Ordering::Relaxed);
+        snapshot.keys = log.keys() as u64;
         snapshot.backplane = self.inner.backplane.metrics();
         snapshot
     }
@@ -508,7 +519,7 @@ impl Hub {
     /// # #[derive(serde::Serialize, serde::Deserialize, Debug)]
     /// # struct Ping { n: u32 }
     /// # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
-    /// # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "" };
+    /// # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "", key: None, ttl: None };
     /// # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
     /// use std::future::poll_fn;
     /// use std::pin::Pin;
@@ -548,11 +559,13 @@ impl Hub {
 fn encode_typed<E: Event>(event: Arc<E>, channel: Option<Arc<str>>) -> Result<Outgoing, EmitError> {
     let mut data = Vec::with_capacity(128);
     serde_json::to_writer(&mut data, &*event).map_err(EmitError::Encode)?;
+    let key = event.key().map(|k| Arc::from(&*k));
     Ok(Outgoing {
         type_name: Cow::Borrowed(E::TYPE),
         channel,
         data: Bytes::from(data),
         value: Some(event),
         trace: None,
+        key,
     })
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::limits::Admission;
 use super::{Grant, Inner, TypeFilter};
 use crate::id::{encode_u64, splitmix64};
-use crate::ring::{Read, Registration};
+use crate::ring::{Read, Registration, Wants};
 use crate::sse::{self, ResetReason};
 
 /// Frames copied out of the ring per read-lock acquisition.
@@ -44,6 +44,11 @@ pub struct SseOptions {
     pub types: TypeFilter,
     /// What the authorization hook granted.
     pub grant: Grant,
+    /// `?snapshot=true`: before live events, the latest event of each live
+    /// key of the keyed types the filter matches (and the grant allows),
+    /// then `continuum.snapshot`. Not sent when `last_event_id` replays
+    /// from the buffer; sent after the reset when it cannot.
+    pub snapshot: bool,
 }
 
 impl SseOptions {
@@ -67,6 +72,12 @@ impl SseOptions {
     /// The channels the subscriber may see.
     pub fn grant(mut self, grant: Grant) -> Self {
         self.grant = grant;
+        self
+    }
+
+    /// Start with a snapshot of keyed state (see [`SseOptions::snapshot`](#structfield.snapshot)).
+    pub fn snapshot(mut self, snapshot: bool) -> Self {
+        self.snapshot = snapshot;
         self
     }
 }
@@ -131,7 +142,19 @@ impl SseStream {
         admission: Option<Admission>,
     ) -> Self {
         let log = &inner.log.log;
-        let start = log.start(options.last_event_id.as_deref());
+        let (types, grant) = (&options.types, &options.grant);
+        let (t, c) = (
+            |n: &str| types.matches(n),
+            |ch: Option<&str>| grant.allows(ch),
+        );
+        let wants = Wants {
+            types: &t,
+            channel: &c,
+        };
+        let (start, snapshot) = log.start_with_snapshot(
+            options.last_event_id.as_deref(),
+            options.snapshot.then_some(&wants),
+        );
         let n = inner.connections.fetch_add(1, Relaxed);
         let r = splitmix64(inner.seed ^ splitmix64(n));
         let connection_id = encode_u64(r);
@@ -147,6 +170,9 @@ impl SseStream {
         if let Some(reason) = start.reset {
             pending.push_back(sse::reset_frame(reason, None));
             inner.metrics.resets.fetch_add(1, Relaxed);
+        }
+        if let Some(snapshot) = snapshot {
+            pending.extend(super::snapshot::sse_frames(snapshot));
         }
         inner.log.log.subscribers.fetch_add(1, Relaxed);
         inner.metrics.connections_total.fetch_add(1, Relaxed);
@@ -187,6 +213,31 @@ impl SseStream {
     /// The `retry:` hint sent to this connection, in milliseconds.
     pub fn retry_ms(&self) -> u64 {
         self.retry_ms
+    }
+
+    /// The subscriber fell behind: conflate it to the latest event per key
+    /// it missed when everything it missed was keyed, else cut it off.
+    fn fell_behind(&mut self) {
+        let (types, grant) = (&self.filter, &self.grant);
+        let (t, c) = (
+            |n: &str| types.matches(n),
+            |ch: Option<&str>| grant.allows(ch),
+        );
+        let wants = Wants {
+            types: &t,
+            channel: &c,
+        };
+        match self.inner.log.log.conflate(self.cursor, &wants) {
+            Some(conflated) => {
+                self.cursor = conflated.cursor;
+                let n = conflated.frames.len() as u64;
+                self.pending.extend(conflated.frames);
+                self.inner.metrics.frames_delivered.fetch_add(n, Relaxed);
+                self.inner.metrics.conflated.fetch_add(1, Relaxed);
+                tracing::debug!(connection_id = %self.connection_id, keys = n, "sse subscriber fell behind on keyed events; sent the latest per key");
+            }
+            None => self.cut_off(),
+        }
     }
 
     fn cut_off(&mut self) {
@@ -312,7 +363,7 @@ impl SseStream {
             let head = log.head();
             if self.cursor < head {
                 if head - self.cursor.max(self.live_from) > self.inner.config.queue_bound as u64 {
-                    self.cut_off();
+                    self.fell_behind();
                     continue;
                 }
                 let (filter, grant, pending) = (&self.filter, &self.grant, &mut self.pending);
@@ -337,7 +388,7 @@ impl SseStream {
                                 .fetch_add(self.pending.len() as u64, Relaxed);
                         }
                     }
-                    Read::Lagged { .. } => self.cut_off(),
+                    Read::Lagged { .. } => self.fell_behind(),
                     Read::Empty => {}
                 }
                 reads += 1;

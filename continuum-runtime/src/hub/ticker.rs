@@ -60,6 +60,9 @@ pub(super) async fn ticker(weak: Weak<Inner>, period: Duration) {
             Next::Tick => {
                 let Some(inner) = weak.upgrade() else { return };
                 inner.log.log.tick_heartbeat();
+                // Keys past their `ttl` leave the state here too (and are
+                // left out of snapshots as soon as they expire).
+                inner.log.log.expire_state();
             }
             Next::Wake => Log::wake_chunked(&mut batch).await,
             Next::Gone => return,

@@ -26,6 +26,9 @@ pub struct Outgoing {
     /// `tracestate`), which every node's fan-out span links to; `None` when
     /// the publisher sent none.
     pub trace: Option<Arc<TraceContext>>,
+    /// The event's key, for a keyed event type (see [`Event::key`](crate::Event::key)):
+    /// the node keeps the latest event per key.
+    pub key: Option<Arc<str>>,
 }
 
 impl fmt::Debug for Outgoing {
@@ -36,6 +39,7 @@ impl fmt::Debug for Outgoing {
             .field("data", &self.data)
             .field("value", &self.value.is_some())
             .field("trace", &self.trace)
+            .field("key", &self.key)
             .finish()
     }
 }
@@ -50,8 +54,11 @@ pub(crate) struct Frame {
     /// The typed value, for in-process subscribers (`None` when the event was
     /// published on another node).
     pub(crate) value: Option<Arc<dyn Any + Send + Sync>>,
-    /// The payload JSON, kept only when there is no typed value to decode from.
+    /// The payload JSON, kept when there is no typed value to decode from,
+    /// and for a keyed event (the state endpoint answers it).
     pub(crate) data: Option<Bytes>,
+    /// The key of a keyed event.
+    pub(crate) key: Option<Arc<str>>,
     /// A `continuum.reset` the backplane put in the log (the stream was lost,
     /// or events left it before this node read them): every subscriber gets
     /// it, whatever its type filter and grant.

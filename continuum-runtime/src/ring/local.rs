@@ -82,6 +82,13 @@ impl LocalLog {
         self.log.restart(epoch, after_seq, reason)
     }
 
+    /// Drop `key` of the keyed type `type_name` from this node's state
+    /// (a shared backplane calls it where the stream orders a forget);
+    /// whether the key was there.
+    pub fn forget(&self, type_name: &str, key: &str) -> bool {
+        self.log.forget(type_name, key)
+    }
+
     /// Declare that this node's view of the stream starts after `seq`: a
     /// `Last-Event-ID` at or after it can be replayed from the local buffer,
     /// an older one gets `continuum.reset`. Call before the first

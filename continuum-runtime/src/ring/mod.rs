@@ -22,11 +22,17 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 mod frame;
+mod keyed;
 mod local;
+pub(crate) mod state;
 
 pub(crate) use self::frame::Frame;
 pub use self::frame::Outgoing;
+#[cfg(feature = "redis")]
+pub(crate) use self::keyed::Loaded;
+pub(crate) use self::keyed::{SnapshotOf, Wants};
 pub use self::local::{LocalLog, WeakLocalLog};
+pub(crate) use self::state::{KeyedState, Snap};
 use crate::id::{Epoch, EventId, IdCheck};
 use crate::sse::{self, ResetReason};
 
@@ -47,6 +53,12 @@ pub(crate) struct Ring {
     pub(crate) epoch_start: u64,
     /// Whether the backplane set the epoch yet (its first `restart`).
     pub(crate) joined: bool,
+    /// The latest event per key of keyed types, updated with each append.
+    pub(crate) state: KeyedState,
+    /// One past the position of the newest frame evicted that was not keyed
+    /// (or a control frame): a subscriber whose cursor is before it missed
+    /// something conflation cannot stand in for.
+    pub(crate) unkeyed_evicted: u64,
 }
 
 #[derive(Default)]
@@ -102,6 +114,12 @@ pub(crate) struct Log {
     /// SSE subscribers reading this log now (the hub's `subscribers_now`,
     /// and the fan-out span's `continuum.subscribers`).
     pub(crate) subscribers: AtomicU64,
+    /// Keys evicted by the bound on live keys per type.
+    pub(crate) keys_evicted: AtomicU64,
+    /// When an eviction was last logged, and evictions since then.
+    evict_log: Mutex<(Option<Instant>, u64)>,
+    /// Whether a keyed type has a `ttl` (the ticker then sweeps the state).
+    has_ttl: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -146,7 +164,14 @@ impl Drop for Log {
 }
 
 impl Log {
+    #[cfg(test)]
     pub(crate) fn new(epoch: Epoch, capacity: usize) -> Self {
+        Log::with_state(epoch, capacity, KeyedState::new([], 1))
+    }
+
+    /// A log whose keyed types are those `state` knows.
+    pub(crate) fn with_state(epoch: Epoch, capacity: usize, state: KeyedState) -> Self {
+        let has_ttl = state.has_ttl();
         Log {
             capacity: capacity.max(1),
             publish: Mutex::new(()),
@@ -158,12 +183,17 @@ impl Log {
                 epoch,
                 epoch_start: 0,
                 joined: false,
+                state,
+                unkeyed_evicted: 0,
             }),
             head: AtomicU64::new(0),
             waiters: Mutex::new(Waiters::default()),
             heartbeat: AtomicU64::new(0),
             published: AtomicU64::new(0),
             subscribers: AtomicU64::new(0),
+            keys_evicted: AtomicU64::new(0),
+            evict_log: Mutex::new((None, 0)),
+            has_ttl,
         }
     }
 
@@ -189,7 +219,7 @@ impl Log {
 
     fn frame(id: EventId, o: Outgoing) -> Frame {
         let bytes = sse::event_frame(id, &o.type_name, &o.data);
-        let data = if o.value.is_none() {
+        let data = if o.value.is_none() || o.key.is_some() {
             Some(o.data)
         } else {
             None
@@ -201,6 +231,7 @@ impl Log {
             bytes,
             value: o.value,
             data,
+            key: o.key,
             control: false,
         }
     }
@@ -305,6 +336,8 @@ impl Log {
                 return;
             }
             if ring.epoch != epoch {
+                // No entry of the lost stream is ever served again.
+                ring.state.clear(head);
                 ring.epoch = epoch;
                 ring.epoch_start = head;
                 ring.floor_seq = after_seq;
@@ -327,6 +360,7 @@ impl Log {
             bytes: sse::reset_frame(reason, Some(id)),
             value: None,
             data: None,
+            key: None,
             control: true,
         };
         self.push(vec![frame]);
@@ -340,22 +374,39 @@ impl Log {
         self.published.fetch_add(events, Ordering::Relaxed);
         // Frames evicted here are dropped after the lock is released.
         let mut evicted = Vec::new();
+        let mut keys_evicted = 0;
         {
             let mut ring = self.ring.write().unwrap_or_else(PoisonError::into_inner);
+            let ring = &mut *ring;
+            let mut pos = ring.first_pos + ring.frames.len() as u64;
+            // One clock read per batch, and only when it holds a keyed event:
+            // unkeyed types pay nothing here.
+            let mut now = None;
             for f in frames {
                 ring.last_seq = f.id.seq();
+                if let Some(key) = &f.key {
+                    let now = *now.get_or_insert_with(tokio::time::Instant::now);
+                    keys_evicted += ring.state.update(&f, key, pos, now).evicted;
+                }
                 ring.frames.push_back(f);
+                pos += 1;
             }
             while ring.frames.len() > self.capacity {
                 if let Some(old) = ring.frames.pop_front() {
                     ring.floor_seq = old.id.seq();
                     ring.first_pos += 1;
+                    if old.key.is_none() {
+                        ring.unkeyed_evicted = ring.first_pos;
+                    }
                     evicted.push(old);
                 }
             }
             self.head.fetch_add(n, Ordering::AcqRel);
         }
         drop(evicted);
+        if keys_evicted > 0 {
+            self.record_evictions(keys_evicted);
+        }
     }
 
     /// Wake every registered subscriber (after a publish or a heartbeat).
@@ -521,8 +572,7 @@ impl Log {
 
     /// Where a subscription with `last_event_id` starts: after that id when
     /// the ring proves nothing was missed, else at the head with a reset.
-    pub(crate) fn start(&self, last_event_id: Option<&str>) -> Start {
-        let ring = self.ring();
+    fn start_in(ring: &Ring, last_event_id: Option<&str>) -> Start {
         let epoch = ring.epoch;
         let head = ring.first_pos + ring.frames.len() as u64;
         let at_head = |reset| Start {
