@@ -51,6 +51,9 @@ pub(crate) struct Entry {
     /// between two reads means entries were trimmed before they were read.
     pub(crate) number: Option<u64>,
     pub(crate) event: Outgoing,
+    /// A `forget` of `event.key` (written by `FORGET`): no event to deliver,
+    /// a key to drop, in order with the events around it.
+    pub(crate) forget: bool,
 }
 
 fn bytes_of(v: &Value) -> Option<&[u8]> {
@@ -80,7 +83,8 @@ pub(crate) fn parse_epoch(v: &[u8]) -> Option<Epoch> {
 /// One `[id, [field, value, …]]` pair. The fields (short, since every entry
 /// carries them; written by `PUBLISH` in `scripts.rs`): `e` the epoch, `n`
 /// the entry's number within it, `t`
-/// the type, `c` the channel (absent for a public event), `d` the data JSON.
+/// the type, `c` the channel (absent for a public event), `d` the data JSON
+/// (absent from a forget).
 ///
 /// Optional fields, each absent from entries written by a build that
 /// predates it (such an entry reads as before), and ignored by older
@@ -89,6 +93,8 @@ pub(crate) fn parse_epoch(v: &[u8]) -> Option<Epoch> {
 ///   `traceparent`, then a space and the `tracestate` if any
 ///   ([`TraceContext::from_entry`]); unreadable text is dropped, never
 ///   the event.
+/// - `k` the key of a keyed event; with `f` (and no `d`) the entry is a
+///   forget of that key, applied in order with the events around it.
 fn entry(v: &Value) -> Option<Entry> {
     let [id, fields] = items(v)? else {
         return None;
@@ -98,6 +104,7 @@ fn entry(v: &Value) -> Option<Entry> {
     let (mut epoch, mut number, mut type_name, mut channel, mut data) =
         (None, None, None, None, None);
     let mut trace = None;
+    let (mut key, mut forget) = (None, false);
     let fields: Vec<&[u8]> = match fields {
         Value::Map(pairs) => pairs
             .iter()
@@ -119,9 +126,13 @@ fn entry(v: &Value) -> Option<Entry> {
                     .and_then(TraceContext::from_entry)
                     .map(Arc::new)
             }
+            b"k" => key = Some(Arc::<str>::from(std::str::from_utf8(value).ok()?)),
+            b"f" => forget = true,
             _ => {}
         }
     }
+    let forget = forget && key.is_some();
+    let data = if forget { Bytes::new() } else { data? };
     Some(Entry {
         stream_id,
         seq,
@@ -130,10 +141,12 @@ fn entry(v: &Value) -> Option<Entry> {
         event: Outgoing {
             type_name: Cow::Owned(type_name?),
             channel,
-            data: data?,
+            data,
             value: None,
             trace,
+            key,
         },
+        forget,
     })
 }
 
@@ -173,6 +186,55 @@ pub(crate) fn xread_reply(v: &Value) -> (Vec<Entry>, usize) {
         bad += b;
     }
     (all, bad)
+}
+
+/// One value of a state hash (written by `PUBLISH`):
+/// `<epoch> <stream id> <channel length> <channel><data>`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct StateValue {
+    pub(crate) epoch: Epoch,
+    pub(crate) seq: u64,
+    pub(crate) channel: Option<Arc<str>>,
+    pub(crate) data: Bytes,
+}
+
+pub(crate) fn state_value(v: &[u8]) -> Option<StateValue> {
+    let mut rest = v;
+    let mut word = || {
+        let at = rest.iter().position(|&b| b == b' ')?;
+        let w = &rest[..at];
+        rest = &rest[at + 1..];
+        Some(w)
+    };
+    let epoch = parse_epoch(word()?)?;
+    let seq = seq_of(word()?)?;
+    let len: usize = std::str::from_utf8(word()?).ok()?.parse().ok()?;
+    let channel = rest.get(..len)?;
+    let data = Bytes::copy_from_slice(rest.get(len..)?);
+    let channel = (len > 0)
+        .then(|| std::str::from_utf8(channel).ok().map(Arc::<str>::from))
+        .flatten();
+    Some(StateValue {
+        epoch,
+        seq,
+        channel,
+        data,
+    })
+}
+
+/// The `[field, value, …]` pairs of an `HGETALL` reply (RESP2 array or RESP3 map).
+pub(crate) fn hash_pairs(v: &Value) -> Vec<(&[u8], &[u8])> {
+    match v {
+        Value::Map(pairs) => pairs
+            .iter()
+            .filter_map(|(k, v)| Some((bytes_of(k)?, bytes_of(v)?)))
+            .collect(),
+        other => items(other)
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .filter_map(|p| Some((bytes_of(&p[0])?, bytes_of(&p[1])?)))
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -280,5 +342,22 @@ mod tests {
         assert_eq!(trace.traceparent(), tp);
         assert_eq!(trace.tracestate(), Some("vendor=x"));
         assert!(entries[1].event.trace.is_none());
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+
+    #[test]
+    fn state_values_parse_with_and_without_a_channel() {
+        let v = state_value(b"42 5-1 6 user:1{\"a\": 1}").unwrap();
+        assert_eq!(v.epoch, Epoch::new(42));
+        assert_eq!(v.seq, seq_of(b"5-1").unwrap());
+        assert_eq!(v.channel.as_deref(), Some("user:1"));
+        assert_eq!(&v.data[..], b"{\"a\": 1}");
+        let v = state_value(b"42 5-1 0 {}").unwrap();
+        assert_eq!((v.channel, &v.data[..]), (None, &b"{}"[..]));
+        assert_eq!(state_value(b"42 5-1 9 ab"), None);
     }
 }

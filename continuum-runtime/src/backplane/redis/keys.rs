@@ -31,7 +31,19 @@ pub(crate) struct StreamKeys {
     pub(crate) epoch: String,
     /// The entry counter of the current epoch.
     pub(crate) count: String,
+    /// The set naming every keyed-state key of the stream (see `scripts.rs`),
+    /// so a new epoch drops them all.
+    pub(crate) state_index: String,
     idempotency_prefix: String,
+}
+
+/// The keys holding one keyed type's state (see `scripts.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StateKeys {
+    /// `<base>:state:<type>`: key → its latest event.
+    pub(crate) hash: String,
+    /// `<base>:state-order:<type>`: keys by update time.
+    pub(crate) order: String,
 }
 
 /// A stream name whose keys would not share one hash slot.
@@ -85,6 +97,7 @@ impl StreamKeys {
         Ok(StreamKeys {
             epoch: format!("{base}:epoch"),
             count: format!("{base}:count"),
+            state_index: format!("{base}:state-index"),
             idempotency_prefix: format!("{base}:idem:"),
             stream: base,
         })
@@ -97,9 +110,17 @@ impl StreamKeys {
 
     /// Another key of this stream (`<base>:<suffix>`), in the same slot:
     /// any new per-stream key is made here.
-    #[allow(dead_code)] // For the keyed-state keys.
     pub(crate) fn derived(&self, suffix: &str) -> String {
         format!("{}:{suffix}", self.stream)
+    }
+
+    /// The keys of the keyed type `type_name`'s state (type names hold no
+    /// `:`, so they never collide with another suffix).
+    pub(crate) fn state(&self, type_name: &str) -> StateKeys {
+        StateKeys {
+            hash: self.derived(&format!("state:{type_name}")),
+            order: self.derived(&format!("state-order:{type_name}")),
+        }
     }
 
     /// Every fixed key.
@@ -122,10 +143,12 @@ mod tests {
         let first = hashed(&keys.stream);
         let idem = keys.idempotency("order-{7}");
         let derived = keys.derived("state:task-1");
+        let state = keys.state("ai.task.progress");
         let same = keys
             .all()
             .into_iter()
-            .chain([idem.as_str(), derived.as_str()])
+            .chain([idem.as_str(), derived.as_str(), &keys.state_index])
+            .chain([state.hash.as_str(), state.order.as_str()])
             .all(|k| hashed(k) == first);
         same
     }
@@ -142,6 +165,10 @@ mod tests {
             ]
         );
         assert_eq!(k.idempotency("a"), "continuum:events:idem:a");
+        let state = k.state("ai.task.progress");
+        assert_eq!(state.hash, "continuum:events:state:ai.task.progress");
+        assert_eq!(state.order, "continuum:events:state-order:ai.task.progress");
+        assert_eq!(k.state_index, "continuum:events:state-index");
     }
 
     #[test]

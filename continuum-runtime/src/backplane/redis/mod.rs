@@ -39,6 +39,19 @@
 //! - **Idempotency across nodes.** An `Idempotency-Key` is stored in Redis
 //!   (`<stream>:idem:<key>`, with the window as its TTL) by the same script
 //!   that publishes, so a retry on another node gets the first ids.
+//! - **Keyed state on every node.** The latest event per key of a keyed
+//!   type (`#[continuum_event("…", key = field)]`) is kept in Redis
+//!   (`<stream>:state:<type>`, ordered by update in
+//!   `<stream>:state-order:<type>` for the `ttl` and the bound on live
+//!   keys), written by the same script as the event's `XADD`. Every node
+//!   also keeps it in memory from the entries it reads (each carries its
+//!   key), so all nodes serve identical snapshots; a node that starts loads
+//!   the hashes in the same atomic step as the stream's tail, so its state is
+//!   the one at its stream position, even for keys older than the
+//!   retention. [`Hub::forget`](crate::Hub::forget) writes a forget entry
+//!   that every node applies in order. A new epoch deletes every state key
+//!   of the lost stream (and values carry their epoch), so a snapshot never
+//!   mixes epochs.
 //! - **Acknowledged before `202`.** [`Hub::emit`](crate::Hub::emit) and
 //!   ingest resolve once Redis has replied. Publishes wait in one queue per
 //!   node and go out together, pipelined, while the previous group is in
@@ -488,16 +501,54 @@ impl Backplane for RedisBackplane {
 
     fn publish(
         &self,
-        _log: &LocalLog,
+        log: &LocalLog,
         batch: Vec<Outgoing>,
         key: Option<IdempotencyKey>,
     ) -> Publishing {
+        let what = publisher::What::Publish {
+            ttls: batch
+                .iter()
+                .map(|o| log.log.ttl_millis(&o.type_name))
+                .collect(),
+            max_keys: log.log.max_keys(),
+            batch,
+            key,
+        };
+        self.send(what)
+    }
+
+    fn forget(&self, _log: &LocalLog, type_name: &str, key: &str) -> Publishing {
+        self.send(publisher::What::Forget {
+            type_name: type_name.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    fn is_up(&self) -> bool {
+        self.shared.state() == State::Up
+    }
+
+    fn ready(&self) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        let mut changes = self.shared.state_changes();
+        Box::pin(async move {
+            let _ = changes.wait_for(|s| *s == State::Up).await;
+        })
+    }
+
+    fn metrics(&self) -> Option<crate::metrics::BackplaneMetrics> {
+        self.metrics_now()
+    }
+}
+
+impl RedisBackplane {
+    /// Hand a publish (or a forget) to the publisher task.
+    fn send(&self, what: publisher::What) -> Publishing {
         if self.shared.state() == State::Down {
             self.shared.metrics.failures.fetch_add(1, Ordering::Relaxed);
             return Publishing::ready(Err(self.shared.unavailable()));
         }
         let (reply, ack) = oneshot::channel();
-        let request = publisher::Request::new(batch, key, reply);
+        let request = publisher::Request::new(what, reply);
         if self.requests.send(request).is_err() {
             return Publishing::ready(Err(BackplaneError::unavailable(
                 "the redis publisher task is not running (its runtime shut down)",
@@ -514,21 +565,10 @@ impl Backplane for RedisBackplane {
         })
     }
 
-    fn is_up(&self) -> bool {
-        self.shared.state() == State::Up
-    }
-
-    fn ready(&self) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        let mut changes = self.shared.state_changes();
-        Box::pin(async move {
-            let _ = changes.wait_for(|s| *s == State::Up).await;
-        })
-    }
-
-    fn metrics(&self) -> Option<crate::metrics::BackplaneMetrics> {
+    fn metrics_now(&self) -> Option<crate::metrics::BackplaneMetrics> {
         let m = &self.shared.metrics;
         Some(crate::metrics::BackplaneMetrics {
-            up: self.is_up(),
+            up: self.shared.state() == State::Up,
             publishes: m.publishes.load(Ordering::Relaxed),
             publish_seconds_total: m.publish_micros.load(Ordering::Relaxed) as f64 / 1e6,
             publish_failures: m.failures.load(Ordering::Relaxed),

@@ -26,43 +26,78 @@ const MAX_IN_FLIGHT: usize = 16;
 /// How long publishes made before the first connection wait for it.
 const FIRST_CONNECT_WAIT: Duration = Duration::from_secs(5);
 
+/// What a request asks the stream for.
+pub(crate) enum What {
+    /// Publish a batch (`ttls`: each event's type's `ttl` in ms, 0 for none).
+    Publish {
+        batch: Vec<Outgoing>,
+        key: Option<IdempotencyKey>,
+        ttls: Vec<u64>,
+        max_keys: usize,
+    },
+    /// Forget a key of a keyed type on every node.
+    Forget { type_name: String, key: String },
+}
+
 pub(crate) struct Request {
-    batch: Vec<Outgoing>,
-    key: Option<IdempotencyKey>,
+    what: What,
     reply: oneshot::Sender<Result<Ack, BackplaneError>>,
     queued: Instant,
 }
 
 impl Request {
-    pub(crate) fn new(
-        batch: Vec<Outgoing>,
-        key: Option<IdempotencyKey>,
-        reply: oneshot::Sender<Result<Ack, BackplaneError>>,
-    ) -> Self {
+    pub(crate) fn new(what: What, reply: oneshot::Sender<Result<Ack, BackplaneError>>) -> Self {
         Request {
-            batch,
-            key,
+            what,
             reply,
             queued: Instant::now(),
         }
     }
 
     fn invocation(&self, shared: &Shared) -> redis::Cmd {
-        let script = &*scripts::PUBLISH;
+        let keys = &shared.keys;
         let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(script.get_hash());
-        cmd.arg(if self.key.is_some() { 4 } else { 3 });
-        cmd.arg(&shared.keys.stream)
-            .arg(&shared.keys.epoch)
-            .arg(&shared.keys.count);
-        if let Some(k) = &self.key {
-            cmd.arg(shared.keys.idempotency(&k.key));
+        let (batch, key, ttls, max_keys) = match &self.what {
+            What::Forget { type_name, key } => {
+                let state = keys.state(type_name);
+                cmd.arg(scripts::FORGET.get_hash()).arg(6);
+                cmd.arg(&keys.stream)
+                    .arg(&keys.epoch)
+                    .arg(&keys.count)
+                    .arg(&keys.state_index)
+                    .arg(state.hash)
+                    .arg(state.order);
+                cmd.arg(type_name).arg(key);
+                return cmd;
+            }
+            What::Publish {
+                batch,
+                key,
+                ttls,
+                max_keys,
+            } => (batch, key, ttls, max_keys),
+        };
+        let keyed = batch.iter().filter(|o| o.key.is_some()).count();
+        cmd.arg(scripts::PUBLISH.get_hash());
+        cmd.arg(4 + usize::from(key.is_some()) + 2 * keyed);
+        cmd.arg(&keys.stream)
+            .arg(&keys.epoch)
+            .arg(&keys.count)
+            .arg(&keys.state_index);
+        if let Some(k) = key {
+            cmd.arg(keys.idempotency(&k.key));
+        }
+        for o in batch.iter().filter(|o| o.key.is_some()) {
+            let state = keys.state(&o.type_name);
+            cmd.arg(state.hash).arg(state.order);
         }
         cmd.arg(shared.options.retention);
-        let window_ms = self.key.as_ref().map_or(1, |k| k.window.as_millis().max(1));
+        let window_ms = key.as_ref().map_or(1, |k| k.window.as_millis().max(1));
         cmd.arg(window_ms.min(u64::MAX as u128) as u64);
+        cmd.arg(if key.is_some() { "1" } else { "0" });
+        cmd.arg(*max_keys);
         // Per event, in the order `scripts::PUBLISH` reads them.
-        for o in &self.batch {
+        for (o, ttl) in batch.iter().zip(ttls) {
             cmd.arg(o.type_name.as_ref())
                 .arg(o.channel.as_deref().unwrap_or(""))
                 .arg(&o.data[..]);
@@ -70,6 +105,7 @@ impl Request {
                 Some(tc) => cmd.arg(tc.to_entry()),
                 None => cmd.arg(""),
             };
+            cmd.arg(o.key.as_deref().unwrap_or("")).arg(*ttl);
         }
         cmd
     }
@@ -176,11 +212,14 @@ async fn connection(
     if conn.is_none() {
         let connected = match shared.connect(false).await {
             // Loaded once per connection: EVALSHA then never misses.
-            Ok(mut c) => scripts::PUBLISH
-                .prepare_invoke()
-                .load_async(&mut c)
-                .await
-                .map(|_| c),
+            Ok(mut c) => match scripts::PUBLISH.prepare_invoke().load_async(&mut c).await {
+                Ok(_) => scripts::FORGET
+                    .prepare_invoke()
+                    .load_async(&mut c)
+                    .await
+                    .map(|_| c),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         match connected {

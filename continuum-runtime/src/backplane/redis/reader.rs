@@ -17,6 +17,7 @@ use super::topology::{is_primary, Connection};
 use super::{scripts, Shared};
 use crate::backplane::{LocalLog, WeakLocalLog};
 use crate::id::{Epoch, EventId};
+use crate::ring::Loaded;
 
 /// Entries per `XREAD`.
 const READ_COUNT: usize = 1000;
@@ -225,6 +226,7 @@ async fn ensure_epoch(shared: &Shared, conn: &mut Connection) -> Result<Epoch, S
         .key(&shared.keys.stream)
         .key(&shared.keys.epoch)
         .key(&shared.keys.count)
+        .key(&shared.keys.state_index)
         .arg(candidate.get())
         .invoke_async(conn)
         .await?;
@@ -261,6 +263,7 @@ async fn resume(shared: &Shared, conn: &mut Connection, p: &Position) -> Result<
         .key(&shared.keys.stream)
         .key(&shared.keys.epoch)
         .key(&shared.keys.count)
+        .key(&shared.keys.state_index)
         .arg(p.epoch.get())
         .arg(candidate.get())
         .arg(&p.last_id)
@@ -292,10 +295,12 @@ async fn join(
     epoch: Epoch,
     backfill: usize,
 ) -> Result<(), Stop> {
-    // The tail and the counter in one step: with no entry to read a
-    // number from, the counter says which number comes next.
-    let (reply, count): (Value, Option<u64>) = redis::pipe()
-        .atomic()
+    // The tail, the counter and the keyed state in one step: with no
+    // entry to read a number from, the counter says which number comes
+    // next, and the state is exactly the state at the tail.
+    let types = local.log.keyed_types();
+    let mut pipe = redis::pipe();
+    pipe.atomic()
         .cmd("XREVRANGE")
         .arg(&shared.keys.stream)
         .arg("+")
@@ -303,9 +308,18 @@ async fn join(
         .arg("COUNT")
         .arg(backfill + 1)
         .cmd("GET")
-        .arg(&shared.keys.count)
-        .query_async(conn)
-        .await?;
+        .arg(&shared.keys.count);
+    for t in &types {
+        pipe.cmd("HGETALL").arg(shared.keys.state(t).hash);
+    }
+    let mut replies: Vec<Value> = pipe.query_async(conn).await?;
+    let states = replies.split_off(2.min(replies.len()));
+    let mut replies = replies.into_iter();
+    let reply = replies.next().unwrap_or(Value::Nil);
+    let count: Option<u64> = replies
+        .next()
+        .and_then(|v| redis::from_redis_value(v).ok())
+        .flatten();
     let (mut entries, _) = entry::range_reply(&reply);
     entries.reverse();
     let last = entries.last().map_or(("0-0".to_owned(), 0, count), |e| {
@@ -324,7 +338,8 @@ async fn join(
         }
     };
     local.restart(epoch, floor);
-    local.deliver(of_epoch(epoch, entries));
+    local.log.load_state(loaded_state(epoch, &types, &states));
+    deliver_run(local, of_epoch(epoch, entries));
     tracing::info!(stream = %shared.keys.stream, epoch = %epoch, "continuum: redis backplane joined the stream");
     *pos = Some(Position {
         epoch,
@@ -342,12 +357,61 @@ fn gap(shared: &Shared, local: &LocalLog, epoch: Epoch, through: u64) {
     local.restart(epoch, through);
 }
 
-fn of_epoch(epoch: Epoch, entries: Vec<Entry>) -> Vec<(EventId, crate::backplane::Outgoing)> {
+/// A run of entries to deliver in order: events, and forgets between them.
+type Run = Vec<(EventId, crate::backplane::Outgoing, bool)>;
+
+fn of_epoch(epoch: Epoch, entries: Vec<Entry>) -> Run {
     entries
         .into_iter()
         .filter(|e| e.epoch == Some(epoch))
-        .map(|e| (EventId::new(epoch, e.seq), e.event))
+        .map(|e| (EventId::new(epoch, e.seq), e.event, e.forget))
         .collect()
+}
+
+/// Deliver `run` in order: the events between forgets together, each
+/// forget where the stream has it.
+fn deliver_run(local: &LocalLog, run: Run) {
+    let mut events = Vec::with_capacity(run.len());
+    for (id, event, forget) in run {
+        if forget {
+            local.deliver(std::mem::take(&mut events));
+            if let Some(key) = &event.key {
+                local.forget(&event.type_name, key);
+            }
+        } else {
+            events.push((id, event));
+        }
+    }
+    local.deliver(events);
+}
+
+/// The state hashes read at join (`HGETALL` per keyed type, in `types`
+/// order), as entries of `epoch` for the log (values of another epoch are
+/// left out: never a snapshot from a lost stream).
+fn loaded_state(epoch: Epoch, types: &[Arc<str>], replies: &[Value]) -> Vec<Loaded> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut out = Vec::new();
+    for (t, reply) in types.iter().zip(replies) {
+        for (key, value) in entry::hash_pairs(reply) {
+            let (Ok(key), Some(v)) = (std::str::from_utf8(key), entry::state_value(value)) else {
+                continue;
+            };
+            if v.epoch != epoch {
+                continue;
+            }
+            out.push(Loaded {
+                type_name: t.to_string(),
+                key: Arc::from(key),
+                id: EventId::new(epoch, v.seq),
+                channel: v.channel,
+                data: v.data,
+                age: Duration::from_millis(now_ms.saturating_sub(entry::millis_of(v.seq))),
+            });
+        }
+    }
+    out
 }
 
 /// Deliver what `XREAD` returned, in order, with a reset where an entry's
@@ -377,13 +441,13 @@ fn deliver(
             _ => true,
         };
         if !continuous {
-            local.deliver(std::mem::take(&mut run));
+            deliver_run(local, std::mem::take(&mut run));
             gap(shared, local, p.epoch, e.seq - 1);
         }
         p.last_id.clone_from(&e.stream_id);
         p.last_seq = e.seq;
         p.last_number = e.number;
-        run.push((EventId::new(p.epoch, e.seq), e.event));
+        run.push((EventId::new(p.epoch, e.seq), e.event, e.forget));
     }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -394,6 +458,6 @@ fn deliver(
         Ordering::Relaxed,
     );
     m.entries_read.fetch_add(count, Ordering::Relaxed);
-    local.deliver(run);
+    deliver_run(local, run);
     replaced
 }

@@ -4,8 +4,18 @@
 //! same step as the `XADD`s.
 //!
 //! Keys: `KEYS[1]` the stream, `KEYS[2]` its epoch (a decimal number),
-//! `KEYS[3]` its entry counter, `KEYS[4]` (publish only, optional) the
-//! idempotency key. Every entry carries its number `n` from the counter
+//! `KEYS[3]` its entry counter, `KEYS[4]` the index of state keys (a set
+//! naming every state hash and order of the stream, so a new epoch drops
+//! them all), then (publish only) the idempotency key when there is one,
+//! then a state hash and its order for each keyed event of the batch.
+//!
+//! Keyed state: the latest event per key of a type is a field of the hash
+//! `<stream>:state:<type>` (value `<epoch> <stream id> <channel length>
+//! <channel><data>`), written by the same script as the event's `XADD`, so
+//! the hash is always exactly the state at the stream's last entry; the
+//! sorted set `<stream>:state-order:<type>` orders its keys by update time
+//! (stream millisecond) for the `ttl` and the bound on live keys. Names come
+//! from `StreamKeys::state` in `keys.rs` (one place). Every entry carries its number `n` from the counter
 //! (1, 2, 3, … within an epoch), so a reader that finds a number missing
 //! knows entries left the stream (trimmed) before it read them: Redis's own
 //! `max-deleted-entry-id` does not move when `MAXLEN` trims. All keys of a
@@ -27,6 +37,11 @@ if epoch and redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('SET', KEYS[3], 0)
+-- A new epoch: no state of the lost stream may be served.
+for _, k in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  redis.call('DEL', k)
+end
+redis.call('DEL', KEYS[4])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   -- An empty stream: publishers refuse to write to a missing one, so a lost
   -- stream is never silently recreated by an XADD.
@@ -39,11 +54,14 @@ return ARGV[1]
 });
 
 /// Publishes a batch: `ARGV[1]` the `MAXLEN ~` retention, `ARGV[2]` the
-/// idempotency window in ms, then per event its type, channel (`""` for a
-/// public event), data and trace context (`""` for none; the entry's `tc`).
-/// An optional field is written only when it has a value (see `entry.rs`):
-/// add one by growing `per_event` and the `optional` list. Replies
-/// `{"ok", "<epoch> <id> <id>…"}`, `{"replayed", "<epoch> <id>…"}` (the key was seen: nothing written), or
+/// idempotency window in ms, `ARGV[3]` `1` when `KEYS[5]` is an idempotency
+/// key, `ARGV[4]` the live keys a type keeps at most, then per event its
+/// type, channel (`""` for a public event), data, trace context (`""` for
+/// none; the entry's `tc`), key (`""` when not keyed; the entry's `k`) and
+/// `ttl` in ms (`0`: none). An optional field is written only when it has a
+/// value (see `entry.rs`): add one by growing `per_event` and the `optional`
+/// list. Replies `{"ok", "<epoch> <id> <id>…"}`,
+/// `{"replayed", "<epoch> <id>…"}` (the key was seen: nothing written), or
 /// `{"lost"}` (the stream or its epoch is missing: nothing written).
 pub(crate) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -52,19 +70,22 @@ local epoch = redis.call('GET', KEYS[2])
 if not epoch or redis.call('EXISTS', KEYS[1]) == 0 then
   return {'lost'}
 end
-if KEYS[4] then
-  local seen = redis.call('GET', KEYS[4])
+local idem = ARGV[3] == '1'
+if idem then
+  local seen = redis.call('GET', KEYS[5])
   if seen then
     return {'replayed', seen}
   end
 end
-local per_event = 4
+local state = idem and 6 or 5
+local max_keys = tonumber(ARGV[4])
+local per_event = 6
 -- {offset from the type's argument, field}: written only when not ''.
-local optional = {{1, 'c'}, {3, 'tc'}}
-local count = (#ARGV - 2) / per_event
+local optional = {{1, 'c'}, {3, 'tc'}, {4, 'k'}}
+local count = (#ARGV - 4) / per_event
 local n = redis.call('INCRBY', KEYS[3], count) - count
 local ids = {epoch}
-for i = 3, #ARGV, per_event do
+for i = 5, #ARGV, per_event do
   n = n + 1
   local fields = {'e', epoch, 'n', n, 't', ARGV[i]}
   for _, field in ipairs(optional) do
@@ -76,13 +97,61 @@ for i = 3, #ARGV, per_event do
   end
   fields[#fields + 1] = 'd'
   fields[#fields + 1] = ARGV[i + 2]
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+  ids[#ids + 1] = id
+  local key = ARGV[i + 4]
+  if key ~= '' then
+    -- The key's latest event, in the same step as its XADD.
+    local hash, order = KEYS[state], KEYS[state + 1]
+    state = state + 2
+    local ms = tonumber(string.match(id, '^(%d+)'))
+    redis.call('HSET', hash, key,
+      epoch .. ' ' .. id .. ' ' .. #ARGV[i + 1] .. ' ' .. ARGV[i + 1] .. ARGV[i + 2])
+    redis.call('ZADD', order, ms, key)
+    redis.call('SADD', KEYS[4], hash, order)
+    local ttl = tonumber(ARGV[i + 5])
+    if ttl > 0 then
+      local old = redis.call('ZRANGEBYSCORE', order, '-inf', ms - ttl, 'LIMIT', 0, 100)
+      for _, k in ipairs(old) do
+        redis.call('HDEL', hash, k)
+        redis.call('ZREM', order, k)
+      end
+    end
+    local over = redis.call('ZCARD', order) - max_keys
+    if over > 0 then
+      local popped = redis.call('ZPOPMIN', order, over)
+      for j = 1, #popped, 2 do
+        redis.call('HDEL', hash, popped[j])
+      end
+    end
+  end
 end
 local joined = table.concat(ids, ' ')
-if KEYS[4] then
-  redis.call('SET', KEYS[4], joined, 'PX', ARGV[2])
+if idem then
+  redis.call('SET', KEYS[5], joined, 'PX', ARGV[2])
 end
 return {'ok', joined}
+"#,
+    )
+});
+
+/// Forgets a key on every node: `KEYS[5]` its state hash, `KEYS[6]` its
+/// order; `ARGV[1]` the type, `ARGV[2]` the key. Writes a forget entry
+/// (`f`, numbered like events, so readers apply it in order) and drops the
+/// key from the hash. Replies `{"ok", "<epoch> <id>"}` or `{"lost"}`.
+pub(crate) static FORGET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local epoch = redis.call('GET', KEYS[2])
+if not epoch or redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'lost'}
+end
+local n = redis.call('INCR', KEYS[3])
+local id = redis.call('XADD', KEYS[1], '*',
+  'e', epoch, 'n', n, 't', ARGV[1], 'k', ARGV[2], 'f', '1')
+redis.call('HDEL', KEYS[5], ARGV[2])
+redis.call('ZREM', KEYS[6], ARGV[2])
+return {'ok', epoch .. ' ' .. id}
 "#,
     )
 });
@@ -150,6 +219,11 @@ if (n and count < n) or lost(ARGV[3], n) or lost(ARGV[5], nil) then
   redis.call('SET', KEYS[2], ARGV[2])
   redis.call('SET', KEYS[3], 0)
   redis.call('DEL', KEYS[1])
+  -- A new epoch: no keyed state of the old one may be served.
+  for _, k in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+    redis.call('DEL', k)
+  end
+  redis.call('DEL', KEYS[4])
   redis.call('XGROUP', 'CREATE', KEYS[1], 'continuum-epoch', '$', 'MKSTREAM')
   redis.call('XGROUP', 'DESTROY', KEYS[1], 'continuum-epoch')
   return {'lost', ARGV[2]}
