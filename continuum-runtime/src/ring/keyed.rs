@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+#[cfg(feature = "redis")]
 use super::state::Entry;
 use super::{lock, Log, Ring, Snap, Start};
 use crate::id::EventId;
+#[cfg(feature = "redis")]
 use crate::sse;
 
 /// Evictions are logged at most this often (one line per burst).
@@ -45,6 +47,7 @@ pub(crate) struct Wants<'a> {
 }
 
 /// One entry of a shared backplane's state, to load at join.
+#[cfg(feature = "redis")]
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub(crate) type_name: String,
@@ -140,6 +143,7 @@ impl Log {
         ring.state.expire(now);
     }
 
+    #[cfg(feature = "redis")]
     /// Load state kept elsewhere (a shared backplane's, at join), as of the
     /// log's head: call before delivering what follows it.
     pub(crate) fn load_state(&self, mut loaded: Vec<Loaded>) {
@@ -166,16 +170,19 @@ impl Log {
         ring.state.expire(now);
     }
 
+    #[cfg(feature = "redis")]
     /// The keyed types this node knows (from its registry), sorted.
     pub(crate) fn keyed_types(&self) -> Vec<Arc<str>> {
         self.ring().state.known_types()
     }
 
+    #[cfg(feature = "redis")]
     /// The bound on live keys per type.
     pub(crate) fn max_keys(&self) -> usize {
         self.ring().state.max_keys()
     }
 
+    #[cfg(feature = "redis")]
     /// The `ttl` of `type_name` in milliseconds (0: none, or not keyed).
     pub(crate) fn ttl_millis(&self, type_name: &str) -> u64 {
         self.ring()

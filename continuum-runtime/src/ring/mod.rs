@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 mod frame;
 mod keyed;
 mod local;
+mod start;
 pub(crate) mod state;
 
 pub(crate) use self::frame::Frame;
@@ -32,8 +33,9 @@ pub use self::frame::Outgoing;
 pub(crate) use self::keyed::Loaded;
 pub(crate) use self::keyed::{SnapshotOf, Wants};
 pub use self::local::{LocalLog, WeakLocalLog};
+pub(crate) use self::start::Start;
 pub(crate) use self::state::{KeyedState, Snap};
-use crate::id::{Epoch, EventId, IdCheck};
+use crate::id::{Epoch, EventId};
 use crate::sse::{self, ResetReason};
 
 pub(crate) struct Ring {
@@ -134,18 +136,6 @@ pub(crate) enum Read {
     Empty,
     /// The cursor fell out of the ring: `missed` frames are gone.
     Lagged { missed: u64 },
-}
-
-/// Where a new subscription starts.
-pub(crate) struct Start {
-    pub(crate) cursor: u64,
-    /// The head when the subscription started (where live events begin).
-    pub(crate) head: u64,
-    pub(crate) reset: Option<ResetReason>,
-    /// The id the client should hold after the handshake.
-    pub(crate) resume: EventId,
-    /// The epoch the subscription starts in.
-    pub(crate) epoch: Epoch,
 }
 
 impl Drop for Log {
@@ -378,18 +368,17 @@ impl Log {
         {
             let mut ring = self.ring.write().unwrap_or_else(PoisonError::into_inner);
             let ring = &mut *ring;
-            let mut pos = ring.first_pos + ring.frames.len() as u64;
+            let head = ring.first_pos + ring.frames.len() as u64;
             // One clock read per batch, and only when it holds a keyed event:
             // unkeyed types pay nothing here.
             let mut now = None;
-            for f in frames {
+            for (pos, f) in (head..).zip(frames) {
                 ring.last_seq = f.id.seq();
                 if let Some(key) = &f.key {
                     let now = *now.get_or_insert_with(tokio::time::Instant::now);
                     keys_evicted += ring.state.update(&f, key, pos, now).evicted;
                 }
                 ring.frames.push_back(f);
-                pos += 1;
             }
             while ring.frames.len() > self.capacity {
                 if let Some(old) = ring.frames.pop_front() {
@@ -568,54 +557,6 @@ impl Log {
             pos += 1;
         }
         Read::Advanced(pos)
-    }
-
-    /// Where a subscription with `last_event_id` starts: after that id when
-    /// the ring proves nothing was missed, else at the head with a reset.
-    fn start_in(ring: &Ring, last_event_id: Option<&str>) -> Start {
-        let epoch = ring.epoch;
-        let head = ring.first_pos + ring.frames.len() as u64;
-        let at_head = |reset| Start {
-            cursor: head,
-            head,
-            reset,
-            resume: EventId::new(epoch, ring.last_seq),
-            epoch,
-        };
-        let Some(text) = last_event_id.map(str::trim).filter(|t| !t.is_empty()) else {
-            return at_head(None);
-        };
-        match epoch.check(text) {
-            IdCheck::Invalid => at_head(Some(ResetReason::UnknownId)),
-            IdCheck::ForeignEpoch => at_head(Some(ResetReason::ForeignEpoch)),
-            IdCheck::Ours(seq) if seq > ring.last_seq => at_head(Some(ResetReason::UnknownId)),
-            IdCheck::Ours(seq) if seq < ring.floor_seq => at_head(Some(ResetReason::Evicted)),
-            IdCheck::Ours(seq) => {
-                // Only this epoch's frames are ordered by `seq`: binary search
-                // from the epoch's first frame.
-                let (mut lo, mut hi) = (
-                    (ring.epoch_start.saturating_sub(ring.first_pos) as usize)
-                        .min(ring.frames.len()),
-                    ring.frames.len(),
-                );
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    if ring.frames[mid].id.seq() <= seq {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                let skip = lo;
-                Start {
-                    cursor: ring.first_pos + skip as u64,
-                    head,
-                    reset: None,
-                    resume: EventId::new(epoch, seq),
-                    epoch,
-                }
-            }
-        }
     }
 
     /// The id of the newest frame (seq 0 of the epoch when none).

@@ -90,6 +90,7 @@ impl KeyedState {
         }
     }
 
+    #[cfg(feature = "redis")]
     /// The keyed types the registry knows, sorted.
     pub(crate) fn known_types(&self) -> Vec<Arc<str>> {
         let mut v: Vec<Arc<str>> = self.ttls.keys().cloned().collect();
@@ -102,6 +103,7 @@ impl KeyedState {
         self.ttls.values().any(Option::is_some)
     }
 
+    #[cfg(feature = "redis")]
     /// The `ttl` of a keyed type the registry knows.
     pub(crate) fn ttl_of(&self, type_name: &str) -> Option<Duration> {
         self.ttls.get(type_name).copied().flatten()
@@ -255,6 +257,7 @@ impl KeyedState {
         v
     }
 
+    #[cfg(feature = "redis")]
     /// Entries loaded from elsewhere (a shared backplane's state at join),
     /// placed at `pos`; ids of the same key keep the newest.
     pub(crate) fn load(&mut self, type_name: &str, key: Arc<str>, entry: Entry) {
