@@ -7,6 +7,10 @@
 #   bench/run.sh --runs 5 --scenarios S1,S4
 #   bench/run.sh --perf --runs 1 --scenarios S1   # also `perf record -g` each server
 #   bench/run.sh --scenarios X1,X2,X3 # only the cross-node scenarios (needs redis-server)
+#   bench/run.sh --scenarios K1,K2    # keyed state (issue 19), Continuum alone: K1 is
+#                                     # 1,000 subscribers with snapshot=true on 10,000 live
+#                                     # keys while events flow, K2 slow subscribers conflated
+#                                     # (`keyedgen`; results in keyed.jsonl)
 #
 # S1..S6 compare Continuum with the hand-rolled baseline. X1..X3 are cross-node:
 # publishers POST to node A, subscribers read node B, two continuum_server processes
@@ -35,7 +39,7 @@ PERF=0
 RUNS=""
 RUNS_GIVEN=0
 TARGETS="baseline,continuum"
-SCENARIOS="S1,S2,S3,S4,S5,S6,X1,X2,X3"
+SCENARIOS="S1,S2,S3,S4,S5,S6,X1,X2,X3,K1,K2"
 OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -63,7 +67,7 @@ FEATURES=(--no-default-features)
 for t in "${TARGET_LIST[@]}"; do
   if [[ $t == continuum ]]; then FEATURES=(--features continuum); fi
 done
-if [[ ,$SCENARIOS, == *,X* ]]; then FEATURES=(--features continuum); fi
+if [[ ,$SCENARIOS, == *,[XK]* ]]; then FEATURES=(--features continuum); fi
 echo "building (release) ..." >&2
 if ! CARGO_TARGET_DIR=$TARGET_DIR $CARGO build --release -q -p continuum-bench --bins "${FEATURES[@]}"; then
   echo "run.sh: build failed; to measure the baseline alone: bench/run.sh --targets baseline" >&2
@@ -109,6 +113,8 @@ scenario_args() {
       X1) echo "fanout --subs 1000 --events 2000 --publishers 16" ;;
       X2) echo "fanout --subs 1000 --events 600 --rate 20 --publishers 2" ;;
       X3) echo "fanout --subs 1000 --events 2000 --publishers 4" ;;
+      K1) echo "snapshot --keys 10000 --subs 1000 --rate 200" ;;
+      K2) echo "conflate --keys 1000 --events 200000 --subs 100 --slow 50" ;;
       *) return 1 ;;
     esac
   else
@@ -122,6 +128,8 @@ scenario_args() {
       X1) echo "fanout --subs 200 --events 500 --publishers 16" ;;
       X2) echo "fanout --subs 200 --events 40 --rate 20 --publishers 2" ;;
       X3) echo "fanout --subs 200 --events 500 --publishers 4" ;;
+      K1) echo "snapshot --keys 2000 --subs 100 --rate 100" ;;
+      K2) echo "conflate --keys 200 --events 20000 --subs 20 --slow 10" ;;
       *) return 1 ;;
     esac
   fi
@@ -131,6 +139,7 @@ scenario_args() {
 scenario_targets() {
   case $1 in
     X*) echo "continuum continuum-redis" ;;
+    K*) echo "continuum" ;;
     *) echo "${TARGET_LIST[*]}" ;;
   esac
 }
@@ -227,6 +236,9 @@ for s in "${SCENARIO_LIST[@]}"; do
   runs=$RUNS
   if [[ ($s == S5 || $s == X2) && $QUICK == 0 && $RUNS_GIVEN == 0 ]]; then runs=5; fi
   read -r -a targets <<< "$(scenario_targets "$s")"
+  # K2's slow subscribers must fall behind: a lag bound of 256 events (the
+  # other scenarios give the server the baseline's 65,536, see continuum_server.rs).
+  if [[ $s == K2 ]]; then export BENCH_QUEUE_BOUND=256; else unset BENCH_QUEUE_BOUND; fi
   for run in $(seq "$runs"); do
     # Alternate which target goes first, so drift in the machine's load hits both.
     order=("${targets[@]}")
@@ -247,6 +259,17 @@ for s in "${SCENARIO_LIST[@]}"; do
       fi
       PUBLISH=()
       if [[ -n $PUB_ADDR ]]; then PUBLISH=(--publish-target "http://$PUB_ADDR/api/events"); fi
+      if [[ $s == K* ]]; then
+        # shellcheck disable=SC2086
+        if ! "$BIN/keyedgen" $ARGS --target "http://$addr/api/events" --server-pid "$SERVER_PID" \
+            --json "$OUT/keyed.jsonl" > /dev/null 2>> "$OUT/keyedgen.log"; then
+          echo "run.sh: keyedgen failed for $s run $run (see $OUT/keyedgen.log)" >&2
+          FAILED=1
+        fi
+        stop_server
+        tail -n 1 "$OUT/keyed.jsonl" >&2 || true
+        continue
+      fi
       # shellcheck disable=SC2086
       if ! "$BIN/loadgen" $ARGS "${PUBLISH[@]}" --target "http://$addr/api/events" --server-pid "$SERVER_PID" \
           --scenario "$s" --server "$target" --run "$run" --json "$RESULTS" \
@@ -261,7 +284,8 @@ for s in "${SCENARIO_LIST[@]}"; do
   done
 done
 
-"$BIN/loadgen" report "$RESULTS" | tee "$OUT/results.md"
+if [[ -s $RESULTS ]]; then "$BIN/loadgen" report "$RESULTS" | tee "$OUT/results.md"; fi
+if [[ -s $OUT/keyed.jsonl ]]; then echo "keyed state: $OUT/keyed.jsonl" >&2; cat "$OUT/keyed.jsonl"; fi
 echo >&2
 echo "results: $OUT/results.md (raw: $RESULTS)" >&2
 exit $FAILED

@@ -23,6 +23,17 @@ pub struct BenchTick {
     pub sent_ns: u64,
 }
 
+/// The keyed benchmark event (K1, K2): the latest per `key` is kept.
+#[continuum_event("bench.state", key = key)]
+pub struct BenchState {
+    /// Which of the benchmark's keys.
+    pub key: String,
+    /// Sequence number of the update.
+    pub seq: u64,
+    /// When the publisher sent it (load generator clock, ns).
+    pub sent_ns: u64,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args()
@@ -43,6 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hub = continuum_runtime::HubBuilder::from_env()?
         .queue_bound(queue_bound)
         .register::<BenchTick>()
+        .register::<BenchState>()
         .build()?;
     continuum_runtime::serve(addr.as_str(), hub).await?;
     Ok(())
