@@ -125,7 +125,7 @@ impl Hub {
     /// The latest event of each live key of the keyed types `types` matches
     /// whose channel `grant` allows, in id order, at one position of the log
     /// (what `GET /api/events/state` answers; keys past their `ttl` are left
-    /// out). See the [module docs](self).
+    /// out). [`Hub::forget`] drops a key now.
     pub fn snapshot(&self, types: &TypeFilter, grant: &Grant) -> StateSnapshot {
         let (t, c) = (
             |n: &str| types.matches(n),
