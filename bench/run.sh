@@ -49,7 +49,7 @@ while [[ $# -gt 0 ]]; do
     --targets) TARGETS=$2; shift 2 ;;
     --scenarios) SCENARIOS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
