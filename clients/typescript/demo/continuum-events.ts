@@ -34,3 +34,9 @@ export interface ContinuumEventMap {
 /** Every event envelope on the stream. */
 export type ContinuumEvent =
   | { type: "ai.task.progress"; data: AiTaskProgress };
+
+/** The key field of every keyed event (`key = …` in Rust): what `useContinuumState` reads. */
+export const continuumKeys = {} as const;
+
+/** The contract of these declarations: pass it to `subscribe` (`contract`), which sends it to the server. */
+export const continuumContract = { fingerprint: "75af2f6c628a3595", versions: { "ai.task.progress": 1 } } as const;

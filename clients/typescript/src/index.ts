@@ -25,6 +25,7 @@ export {
   withQuery,
   CONNECTED_EVENT,
   RESET_EVENT,
+  SNAPSHOT_EVENT,
   type EventSourceConstructor,
   type EventSourceLike,
   type SseMessage,
@@ -32,4 +33,10 @@ export {
   type Subscription,
   type Unsubscribe,
 } from "./subscribe.js";
+export {
+  subscribeState,
+  type StateKey,
+  type StateOptions,
+  type StateSubscription,
+} from "./state.js";
 export { publish, PublishError, type PublishOptions, type Published } from "./publish.js";

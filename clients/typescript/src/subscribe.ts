@@ -13,15 +13,30 @@
  * // later: sub.close();
  * ```
  *
+ * Readers are tolerant, so a newer server never breaks an older bundle:
+ * unknown fields in a payload are passed through untouched, control events
+ * (`continuum.*`) this version does not know are ignored, a reset with a
+ * reason it does not know is a reset (`"other"`), and an event it cannot
+ * read is skipped and counted ({@link Subscription.skipped}), never thrown.
+ * Events of a type nobody listens to are never even dispatched by
+ * `EventSource`. Given the generated `continuumContract`, the client sends
+ * its contract, and a server on another contract answers with a `contract`
+ * reset ({@link Subscription.onContractReset}) rather than shapes this
+ * bundle cannot read.
+ *
  * @module
  */
 
 import {
+  RESET_REASONS,
   type Connected,
   type ContinuumMessage,
+  type ContractLike,
   type EventMapLike,
   type EventName,
+  type ResetDetail,
   type ResetReason,
+  type SnapshotInfo,
   type Status,
   type TypePattern,
 } from "./types.js";
@@ -30,6 +45,8 @@ import {
 export const CONNECTED_EVENT = "continuum.connected";
 /** The SSE event name of a reset: refetch state, the server cannot prove nothing was missed. */
 export const RESET_EVENT = "continuum.reset";
+/** The SSE event name that ends the snapshot a `snapshot: true` subscription asked for. */
+export const SNAPSHOT_EVENT = "continuum.snapshot";
 
 /** The part of a `MessageEvent` the client reads. */
 export interface SseMessage {
@@ -69,6 +86,21 @@ export interface SubscribeOptions<M extends EventMapLike> {
    * stream is retried by `EventSource` itself, at the server's `retry:` hint.
    */
   retry?: { minDelayMs?: number; maxDelayMs?: number };
+  /**
+   * The contract this client was built with: `continuumContract` from the
+   * generated module. Sent as `contract=<fingerprint>` and `versions=` (the
+   * types this client reads at version 2 or later); a server whose contract
+   * differs for a subscribed type sends a `contract` reset instead of events
+   * this client cannot read ({@link Subscription.onContractReset}).
+   */
+  contract?: ContractLike;
+  /**
+   * Ask for the latest event of every key of the keyed types subscribed to
+   * (`snapshot=true`): after `continuum.connected` (and after a reset), the
+   * server sends them as ordinary events, then `continuum.snapshot`
+   * ({@link Subscription.onSnapshot}), then live events. Default `false`.
+   */
+  snapshot?: boolean;
 }
 
 /** Call it to remove the handler it was returned for. */
@@ -78,8 +110,21 @@ export type Unsubscribe = () => void;
 export interface Subscription<M extends EventMapLike> {
   /** Call `handler` with every `type` event. */
   on<K extends EventName<M>>(type: K, handler: (event: ContinuumMessage<M, K>) => void): Unsubscribe;
-  /** Call `handler` on `continuum.reset`: refetch state, the server cannot prove nothing was missed. */
-  onReset(handler: (reason: ResetReason) => void): Unsubscribe;
+  /**
+   * Call `handler` on `continuum.reset`: refetch state, the server cannot
+   * prove nothing was missed. A reason this client does not know is `"other"`
+   * (its wire name in `detail.wireReason`).
+   */
+  onReset(handler: (reason: ResetReason, detail: ResetDetail) => void): Unsubscribe;
+  /**
+   * Call `handler` on a `contract` reset: the server runs another contract
+   * than this bundle was built with, and will not send the listed types'
+   * events on this connection. Reload the bundle, e.g. `window.location.reload()`.
+   * (`onReset` handlers are called too, with `"contract"`.)
+   */
+  onContractReset(handler: (types: readonly string[]) => void): Unsubscribe;
+  /** Call `handler` on `continuum.snapshot`: every snapshot event (asked with `snapshot: true`) has arrived. */
+  onSnapshot(handler: (snapshot: SnapshotInfo) => void): Unsubscribe;
   /** Call `handler` whenever {@link Subscription.status} changes. */
   onStatus(handler: (status: Status) => void): Unsubscribe;
   /** Call `handler` with `continuum.connected`, the first message of every connection. */
@@ -90,6 +135,12 @@ export interface Subscription<M extends EventMapLike> {
   readonly status: Status;
   /** The id of the last message received: a reconnect resumes after it. */
   readonly lastEventId: string | undefined;
+  /**
+   * How many messages were received but not delivered because this client
+   * cannot read them (not JSON, not an envelope, or another event's type):
+   * skipped, never thrown.
+   */
+  readonly skipped: number;
   /** Close the connection for good; status becomes `closed`. */
   close(): void;
 }
@@ -111,7 +162,7 @@ export function subscribe<M extends EventMapLike>(options: SubscribeOptions<M>):
   return new Live<M>(options);
 }
 
-type Handler = (value: never) => void;
+type Handler = (...args: never[]) => void;
 
 class Live<M extends EventMapLike> implements Subscription<M> {
   #status: Status = "connecting";
@@ -122,6 +173,7 @@ class Live<M extends EventMapLike> implements Subscription<M> {
   #handlers = new Map<string, Set<Handler>>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
+  #skipped = 0;
   readonly #url: string;
   readonly #withCredentials: boolean;
   readonly #EventSource: EventSourceConstructor;
@@ -138,7 +190,13 @@ class Live<M extends EventMapLike> implements Subscription<M> {
       );
     }
     this.#EventSource = ctor;
-    this.#url = withQuery(options.url, "types", options.types?.length ? options.types.join(",") : undefined);
+    let url = withQuery(options.url, "types", options.types?.length ? options.types.join(",") : undefined);
+    if (options.contract) {
+      url = withQuery(url, "contract", options.contract.fingerprint);
+      url = withQuery(url, "versions", versionsParam(options.contract));
+    }
+    if (options.snapshot) url = withQuery(url, "snapshot", "true");
+    this.#url = url;
     this.#withCredentials = options.withCredentials ?? true;
     this.#lastEventId = options.lastEventId;
     this.#minDelay = options.retry?.minDelayMs ?? 1000;
@@ -154,14 +212,26 @@ class Live<M extends EventMapLike> implements Subscription<M> {
     return this.#lastEventId;
   }
 
+  get skipped(): number {
+    return this.#skipped;
+  }
+
   on<K extends EventName<M>>(type: K, handler: (event: ContinuumMessage<M, K>) => void): Unsubscribe {
     const off = this.#add(type, handler);
     if (this.#source && !this.#attached.has(type)) this.#listen(this.#source, type);
     return off;
   }
 
-  onReset(handler: (reason: ResetReason) => void): Unsubscribe {
+  onReset(handler: (reason: ResetReason, detail: ResetDetail) => void): Unsubscribe {
     return this.#add(RESET_EVENT, handler);
+  }
+
+  onContractReset(handler: (types: readonly string[]) => void): Unsubscribe {
+    return this.#add(" contract", handler);
+  }
+
+  onSnapshot(handler: (snapshot: SnapshotInfo) => void): Unsubscribe {
+    return this.#add(SNAPSHOT_EVENT, handler);
   }
 
   onStatus(handler: (status: Status) => void): Unsubscribe {
@@ -194,12 +264,12 @@ class Live<M extends EventMapLike> implements Subscription<M> {
     };
   }
 
-  #emit(key: string, value: unknown): void {
+  #emit(key: string, ...args: unknown[]): void {
     const set = this.#handlers.get(key);
     if (!set) return;
     for (const handler of [...set]) {
       try {
-        (handler as (value: unknown) => void)(value);
+        (handler as (...args: unknown[]) => void)(...args);
       } catch (error) {
         // One failing handler must not starve the others or kill the stream.
         report(error);
@@ -242,11 +312,25 @@ class Live<M extends EventMapLike> implements Subscription<M> {
     source.addEventListener(RESET_EVENT, (e) => {
       if (this.#source !== source) return;
       this.#noteId(e.lastEventId);
-      const body = parse(e.data) as { reason?: ResetReason } | undefined;
-      this.#emit(RESET_EVENT, body?.reason ?? "unknown_id");
+      // Whatever the body says, a reset is a reset: never an error.
+      const body = object(parse(e.data));
+      const wireReason = typeof body.reason === "string" ? body.reason : "other";
+      const known = (RESET_REASONS as readonly string[]).includes(wireReason) && wireReason !== "other";
+      const reason = (known ? wireReason : "other") as ResetReason;
+      const types = Array.isArray(body.types) ? body.types.filter((t): t is string => typeof t === "string") : [];
+      const detail: ResetDetail = { wireReason, types };
+      this.#emit(RESET_EVENT, reason, detail);
+      if (reason === "contract") this.#emit(" contract", types);
+    });
+    source.addEventListener(SNAPSHOT_EVENT, (e) => {
+      if (this.#source !== source) return;
+      const body = object(parse(e.data));
+      const count = typeof body.count === "number" ? body.count : 0;
+      const types = Array.isArray(body.types) ? body.types.filter((t): t is string => typeof t === "string") : [];
+      this.#emit(SNAPSHOT_EVENT, { count, types } satisfies SnapshotInfo);
     });
     for (const type of this.#handlers.keys()) {
-      if (!type.startsWith(" ") && type !== RESET_EVENT && type !== CONNECTED_EVENT) {
+      if (!type.startsWith(" ") && !CONTROL.has(type)) {
         this.#listen(source, type);
       }
     }
@@ -257,9 +341,18 @@ class Live<M extends EventMapLike> implements Subscription<M> {
     source.addEventListener(type, (e) => {
       if (this.#source !== source) return;
       this.#noteId(e.lastEventId);
-      const envelope = parse(e.data) as { type?: string; data?: unknown } | undefined;
-      if (envelope === undefined) return;
-      this.#emit(type, { id: e.lastEventId, type, data: envelope.data ?? null });
+      const envelope = parse(e.data);
+      // Tolerant: extra envelope members and payload fields pass through; a
+      // message that is not this type's envelope is skipped and counted.
+      if (
+        typeof envelope !== "object" ||
+        envelope === null ||
+        ((envelope as { type?: unknown }).type !== undefined && (envelope as { type?: unknown }).type !== type)
+      ) {
+        this.#skipped += 1;
+        return;
+      }
+      this.#emit(type, { id: e.lastEventId, type, data: (envelope as { data?: unknown }).data ?? null });
     });
   }
 
@@ -274,6 +367,25 @@ class Live<M extends EventMapLike> implements Subscription<M> {
     this.#status = status;
     this.#emit(" status", status);
   }
+}
+
+/** The control events this client reads; any other `continuum.*` is ignored. */
+const CONTROL = new Set([CONNECTED_EVENT, RESET_EVENT, SNAPSHOT_EVENT]);
+
+/** `value` if it is a JSON object, else an empty one. */
+function object(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/** `versions=`: only the types read at version 2 or later (an unlisted type is version 1). */
+function versionsParam(contract: ContractLike): string | undefined {
+  const listed = Object.entries(contract.versions)
+    .filter(([, v]) => v >= 2)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([t, v]) => `${t}@${v}`);
+  return listed.length ? listed.join(",") : undefined;
 }
 
 function parse(text: string): unknown {
@@ -301,7 +413,10 @@ export function withQuery(url: string, key: string, value: string | undefined): 
   const hash = url.indexOf("#");
   const base = hash < 0 ? url : url.slice(0, hash);
   const sep = base.includes("?") ? "&" : "?";
-  // `*`, `.` and `,` stay readable: the server splits `types` on commas.
-  const encoded = value.split(",").map(encodeURIComponent).join(",");
+  // `*`, `.`, `@` and `,` stay readable: the server splits lists on commas.
+  const encoded = value
+    .split(",")
+    .map((v) => encodeURIComponent(v).replace(/%40/g, "@"))
+    .join(",");
   return `${base}${sep}${key}=${encoded}`;
 }

@@ -40,7 +40,8 @@ export interface ContinuumMessage<M extends EventMapLike, K extends EventName<M>
 
 /**
  * Why the server sent `continuum.reset`: it cannot prove this client missed
- * nothing, so the client should refetch its state.
+ * nothing (or this client cannot read what it would send), so the client
+ * should rebuild its state.
  *
  * - `evicted`: the last id left the server's replay buffer.
  * - `foreign_epoch`: the last id is from before a restart, or another deployment.
@@ -49,9 +50,22 @@ export interface ContinuumMessage<M extends EventMapLike, K extends EventName<M>
  * - `stream_lost`: the shared event stream (e.g. Redis) was lost and a new epoch began.
  * - `expired`: this subscriber's grant expired; it reconnects by itself and is
  *   authorized afresh (a revoked session is then refused).
+ * - `contract`: the server's contract differs from the one this client was
+ *   built with (a new deploy): the server will not send it the events whose
+ *   version it cannot read. Reload the app's bundle (see
+ *   `Subscription.onContractReset`).
+ * - `other`: a reason this version of the client does not know (a newer
+ *   server): still a reset; the wire name is in {@link ResetDetail.wireReason}.
  */
 export type ResetReason =
-  "evicted" | "foreign_epoch" | "unknown_id" | "lagged" | "stream_lost" | "expired";
+  | "evicted"
+  | "foreign_epoch"
+  | "unknown_id"
+  | "lagged"
+  | "stream_lost"
+  | "expired"
+  | "contract"
+  | "other";
 
 /** Every reset reason, for exhaustive checks at run time. */
 export const RESET_REASONS: readonly ResetReason[] = [
@@ -61,7 +75,48 @@ export const RESET_REASONS: readonly ResetReason[] = [
   "lagged",
   "stream_lost",
   "expired",
+  "contract",
+  "other",
 ];
+
+/** What a reset said besides its reason (the second argument of `onReset` handlers). */
+export interface ResetDetail {
+  /** The reason exactly as the server sent it (differs from the reason only for `other`). */
+  readonly wireReason: string;
+  /** For a `contract` reset: the event types whose version this client cannot read. */
+  readonly types: readonly string[];
+}
+
+/**
+ * The contract a client was built with: `continuumContract` from the
+ * generated module (`continuum_runtime::typescript::module`). Its
+ * fingerprint and versions are sent when subscribing, so a server on
+ * another contract says `continuum.reset` (`contract`) instead of sending
+ * shapes this client cannot read.
+ */
+export interface ContractLike {
+  /** `Contract::fingerprint()` of the Rust declarations: 16 hex digits. */
+  readonly fingerprint: string;
+  /** Every event type and the version this client reads. */
+  readonly versions: { readonly [type: string]: number };
+}
+
+/**
+ * The key field of each keyed event (`continuumKeys` from the generated
+ * module): event name → the wire name of the field that identifies the
+ * thing the event is about, e.g. `{ "ai.task.progress": "taskId" }`.
+ */
+export type KeyMapLike<M extends EventMapLike = EventMapLike> = {
+  readonly [K in EventName<M>]?: keyof M[K] & string;
+};
+
+/** The body of `continuum.snapshot`: the end of the snapshot a `snapshot: true` subscription asked for. */
+export interface SnapshotInfo {
+  /** How many events the snapshot held. */
+  readonly count: number;
+  /** The keyed event types it covered, sorted. */
+  readonly types: readonly string[];
+}
 
 /**
  * Where a subscription's connection is:

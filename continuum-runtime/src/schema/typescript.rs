@@ -2,7 +2,11 @@
 //! the Rust declarations: one `interface` per payload (docs become TSDoc),
 //! a string union per unit-variant enum, optional properties for `Option`
 //! and `#[serde(default)]` fields, and `ContinuumEventMap`, the map from event
-//! name to payload that `@continuum/client` is typed with.
+//! name to payload that `@continuum/client` is typed with. [`module`] adds
+//! `continuumKeys` (each keyed event's key field, what `useContinuumState`
+//! reads) and `continuumContract` (the contract's fingerprint and every
+//! event's version, which the client sends when it subscribes, so a server
+//! on another contract resets it instead of sending shapes it cannot read).
 //!
 //! ```
 //! use continuum_runtime::prelude::*;
@@ -26,6 +30,10 @@
 //! assert!(ts.contains("export interface ContinuumEventMap {"));
 //! assert!(ts.contains("  \"docs.ts.progress\": TaskProgress;"));
 //! assert!(ts.contains("export type ContinuumEvent =\n  | { type: \"docs.ts.progress\"; data: TaskProgress }"));
+//! let fingerprint = continuum_runtime::contract::Contract::of(hub.registry()).fingerprint();
+//! assert!(ts.contains(&format!(
+//!     "export const continuumContract = {{ fingerprint: \"{fingerprint}\", versions: {{ \"docs.ts.progress\": 1 }} }} as const;"
+//! )));
 //! ```
 //!
 //! Commit the module next to your front-end and keep it fresh with
@@ -45,14 +53,62 @@ use std::path::{Path, PathBuf};
 
 use super::defs::{addr, Defs};
 use super::{EnumRepr, EventSchema, StructSchema, TaggedSchema, TypeSchema, VariantKind};
+use crate::contract::Contract;
 use crate::registry::Registry;
 
 /// The TypeScript module for every event in `registry`, sorted by event name
-/// so the text is the same on every run: what [`typescript`] writes for them.
+/// so the text is the same on every run: what [`typescript`] writes for them,
+/// then `continuumKeys` and `continuumContract`:
+///
+/// ```ts
+/// export const continuumKeys = { "ai.task.progress": "taskId" } as const;
+/// export const continuumContract = { fingerprint: "…", versions: { "ai.task.progress": 1 } } as const;
+/// ```
+///
+/// `continuumKeys` lists keyed events only (`{} as const` when none);
+/// `continuumContract.versions` lists every event, with the newest version
+/// the registry declares, and its fingerprint is
+/// [`Contract::of(registry).fingerprint()`](Contract::fingerprint).
 pub fn module(registry: &Registry) -> String {
     let mut events: Vec<&'static EventSchema> = registry.iter().map(|r| (r.schema)()).collect();
     events.sort_by_key(|e| e.name);
-    typescript(events)
+    let mut out = typescript(events.iter().copied());
+    let keys: Vec<String> = events
+        .iter()
+        .filter_map(|e| Some(format!("{}: {}", quote(e.name), quote(key_of(e)?))))
+        .collect();
+    out.push_str("\n/** The key field of every keyed event (`key = …` in Rust): what `useContinuumState` reads. */\n");
+    let _ = writeln!(out, "export const continuumKeys = {} as const;", object(&keys));
+    let contract = Contract::of(registry);
+    let versions: Vec<String> = contract
+        .events()
+        .filter_map(|(name, versions)| Some(format!("{}: {}", quote(name), versions.last()?.version)))
+        .collect();
+    out.push_str(
+        "\n/** The contract of these declarations: pass it to `subscribe` (`contract`), which sends it to the server. */\n",
+    );
+    let _ = writeln!(
+        out,
+        "export const continuumContract = {{ fingerprint: {}, versions: {} }} as const;",
+        quote(&contract.fingerprint()),
+        object(&versions)
+    );
+    out
+}
+
+/// The wire name of the event's key field, when it is keyed.
+// key: from `EventSchema.key` once it lands (issue 19); until then no event is keyed.
+fn key_of(_event: &EventSchema) -> Option<&'static str> {
+    None
+}
+
+/// `{ a, b }` on one line, `{}` when empty.
+fn object(members: &[String]) -> String {
+    if members.is_empty() {
+        "{}".to_owned()
+    } else {
+        format!("{{ {} }}", members.join(", "))
+    }
 }
 
 /// Declarations for `events`, in the order given: one `interface` per struct,

@@ -3,10 +3,19 @@
 // be an error (tsc fails on an unused one); every other line must compile.
 // Run by `npm run typecheck` (and so by `cargo test --test typescript`).
 
-import { subscribe, publish, PublishError, type ResetReason, type Status } from "@continuum/client";
-import { useContinuumServerEvents } from "@continuum/client/react";
+import {
+  subscribe,
+  subscribeState,
+  publish,
+  PublishError,
+  type ResetDetail,
+  type ResetReason,
+  type SnapshotInfo,
+  type Status,
+} from "@continuum/client";
+import { useContinuumServerEvents, useContinuumState } from "@continuum/client/react";
 import { useState } from "react";
-import type { AiTaskProgress, ContinuumEventMap, Stage } from "../../demo/continuum-events";
+import { continuumContract, type AiTaskProgress, type ContinuumEventMap, type Stage } from "../../demo/continuum-events";
 
 declare function refetch(): void;
 declare const token: string;
@@ -144,5 +153,54 @@ export function Progress({ url }: { url: string }) {
     <p data-status={status} data-last-event-id={lastEventId ?? ""}>
       {progress}%
     </p>
+  );
+}
+
+// ---- contract, snapshot and keyed state -------------------------------------
+// What the generated `continuumKeys` holds for the demo once its event is keyed.
+const keys = { "ai.task.progress": "taskId" } as const;
+const live = subscribe<ContinuumEventMap>({ url: "/api/events", contract: continuumContract, snapshot: true });
+live.onContractReset((types) => {
+  const changed: readonly string[] = types;
+  if (changed.length) window.location.reload();
+});
+live.onReset((reason: ResetReason, detail: ResetDetail) => {
+  if (reason === "contract" || reason === "other") void [detail.wireReason, detail.types.length];
+});
+live.onSnapshot((info: SnapshotInfo) => void [info.count + 1, info.types.length]);
+const skipped: number = live.skipped;
+void skipped;
+// @ts-expect-error 27: snapshot is a boolean
+subscribe<ContinuumEventMap>({ url: "/api/events", snapshot: "yes" });
+// @ts-expect-error 28: a contract has its fingerprint
+subscribe<ContinuumEventMap>({ url: "/api/events", contract: { versions: {} } });
+const tasks = subscribeState<ContinuumEventMap, "ai.task.progress">("ai.task.progress", { url: "/api/events", keys });
+const one: AiTaskProgress | undefined = tasks.state.get("gen-1");
+tasks.onChange((state) => void [...state.values()].map((t) => t.progress + 1));
+void [one, tasks.ready, tasks.subscription.status];
+// @ts-expect-error 29: a key field the payload lacks (the Rust name)
+subscribeState<ContinuumEventMap, "ai.task.progress">("ai.task.progress", { url: "/api/events", keys: { "ai.task.progress": "task_id" } });
+// @ts-expect-error 30: the state of an event not in the map
+subscribeState<ContinuumEventMap, "ai.task.done">("ai.task.done", { url: "/api/events", keys });
+
+export function TaskList() {
+  const state = useContinuumState<ContinuumEventMap, "ai.task.progress">("ai.task.progress", {
+    keys,
+    contract: continuumContract,
+    onContractReset: () => window.location.reload(),
+  });
+  const { contractReset } = useContinuumServerEvents<ContinuumEventMap>({}, { contract: continuumContract });
+  // @ts-expect-error 31: the state is read-only
+  state.delete("gen-1");
+  // @ts-expect-error 32: a field the payload lacks, in the state
+  void state.get("gen-1")?.percent;
+  return (
+    <ul data-reload={contractReset}>
+      {[...state.values()].map((t) => (
+        <li key={t.taskId}>
+          {t.taskId} {t.stage} {t.progress}%
+        </li>
+      ))}
+    </ul>
   );
 }
