@@ -13,10 +13,9 @@ use bytes::Bytes;
 use continuum_runtime::backplane::{
     Backplane, BackplaneError, IdempotencyKey, InMemory, LocalLog, Outgoing, Publishing,
 };
-use continuum_runtime::client::{Client, ClientError, Envelope, Item, Subscription};
+use continuum_runtime::client::{Client, ClientError, Envelope, Item, ResetReason, Subscription};
 use continuum_runtime::hub::Reject;
 use continuum_runtime::id::EventId;
-use continuum_runtime::sse::ResetReason;
 use continuum_runtime::trace::TraceContext;
 use continuum_runtime::{Hub, HubBuilder, IssueCode, Server};
 use http::{Request, Response, StatusCode};
@@ -638,17 +637,24 @@ async fn a_refused_subscription_is_an_error_item_then_the_end() {
 
 #[tokio::test]
 async fn an_event_that_does_not_decode_is_an_error_item_and_the_stream_goes_on() {
-    // The server's `app.note` has no constraint; this client's has one.
+    // The server's `app.note` text is any string; this client reads it as a
+    // two-variant enum: a value outside its type cannot be read.
     let server = start(hub()).await;
     let start = server.hub.emit(Ping).await.unwrap();
     let mut sub = client(&server.url)
-        .subscribe::<StrictNote>()
+        .subscribe::<MoodNote>()
         .last_event_id(start.to_string());
-    let bad = server.hub.emit(Note { text: "".into() }).await.unwrap();
+    let bad = server
+        .hub
+        .emit(Note {
+            text: "furious".into(),
+        })
+        .await
+        .unwrap();
     let good = server
         .hub
         .emit(Note {
-            text: "fine".into(),
+            text: "calm".into(),
         })
         .await
         .unwrap();
@@ -658,36 +664,36 @@ async fn an_event_that_does_not_decode_is_an_error_item_and_the_stream_goes_on()
     assert!(err.to_string().contains(&bad.to_string()), "{err}");
     assert_eq!(
         next_event(&mut sub).await,
-        (
-            good,
-            StrictNote {
-                text: "fine".into()
-            }
-        )
+        (good, MoodNote { text: Mood::Calm })
     );
 }
 
 mod strict {
     use continuum_runtime::prelude::*;
 
-    /// `app.note` as a stricter client declares it (a separate registry
-    /// entry would clash with the server's, so it is never registered: the
-    /// client decodes without the registry).
+    /// What this client knows a note can say.
     #[derive(Payload, Debug, Clone, PartialEq)]
-    pub struct StrictNote {
-        /// Never empty, says this client.
-        #[event(length(min = 1))]
-        pub text: String,
+    pub enum Mood {
+        Calm,
+        Busy,
     }
 
-    impl Event for StrictNote {
+    /// `app.note` as a client declares it that reads only known moods (a
+    /// separate registry entry would clash with the server's, so it is
+    /// never registered: the client decodes without the registry).
+    #[derive(Payload, Debug, Clone, PartialEq)]
+    pub struct MoodNote {
+        pub text: Mood,
+    }
+
+    impl Event for MoodNote {
         const TYPE: &'static str = "app.note";
         fn schema() -> &'static continuum_runtime::EventSchema {
             <super::Note as Event>::schema()
         }
     }
 }
-use strict::StrictNote;
+use strict::{Mood, MoodNote};
 
 #[tokio::test]
 async fn http2_prior_knowledge_publishes_and_subscribes() {

@@ -59,7 +59,7 @@
 //! # Subscribing
 //!
 //! [`Client::subscribe`] yields `Result<Item<E>, ClientError>`: every event
-//! of type `E`, decoded and validated, with its id, and an
+//! of type `E`, decoded, with its id, and an
 //! [`Item::Reset`] wherever the server could not prove the stream has no
 //! gap (after a restart with a new epoch, an evicted id, a subscriber that
 //! fell behind). When the connection drops the subscription reconnects after
@@ -70,16 +70,40 @@
 //! ends). [`Client::subscribe_types`] is the untyped form, for several types
 //! at once.
 //!
+//! Subscribers are tolerant readers, so a newer server never breaks an
+//! older subscriber: received events are read with
+//! [`read_event`](crate::decode::read_event) (fields this build lacks are
+//! ignored, value constraints are not re-checked: the server validated
+//! them), control events this version does not know are ignored, a reset
+//! reason it does not know is [`ResetReason::Other`], and events of a type
+//! the subscription does not read are skipped and counted
+//! ([`Subscription::skipped`]). Every subscription sends this build's
+//! contract (`contract=<fingerprint>`, and `versions=` for events at
+//! version 2 or later; see [`Client::contract`]); a server on another
+//! contract answers with [`ResetReason::Contract`] instead of events this
+//! build cannot read.
+//!
+//! # Keyed state
+//!
+//! [`Client::subscribe_state`] keeps the latest event per key of a keyed
+//! event (`key = …` on its declaration), from a snapshot on connect, live
+//! and conflated events, and a new snapshot after every reset: see
+//! [`StateSubscription`].
+//!
 //! Plain `http://` only (HTTP/1.1, or HTTP/2 with
 //! [`http2_prior_knowledge`](Client::http2_prior_knowledge)): the client is
 //! for service-to-service traffic; terminate TLS in front of it.
 
 mod answer;
 mod connection;
+mod conn;
+mod contract;
 mod error;
 mod publish;
+mod reset;
 mod retry;
 mod sse;
+mod state;
 mod subscribe;
 
 use std::fmt;
@@ -96,9 +120,9 @@ use hyper_util::rt::TokioExecutor;
 pub use self::connection::ConnectionEvent;
 pub use self::error::ClientError;
 pub use self::publish::{Envelope, Publish, PublishFuture};
+pub use self::reset::ResetReason;
+pub use self::state::{StateSubscription, StateUpdate};
 pub use self::subscribe::{Item, RawEvent, Subscription};
-/// Why the server sent a reset: the reason an [`Item::Reset`] carries.
-pub use crate::sse::ResetReason;
 
 use crate::http::EVENT_KEY_HEADER;
 use error::Kind;
@@ -128,6 +152,8 @@ struct Inner {
     backoff: (Duration, Duration),
     timeout: Duration,
     idle_timeout: Duration,
+    /// The contract subscriptions send; `None`: every event linked into the binary.
+    contract: Option<Arc<contract::Sent>>,
 }
 
 /// Retries of a publish after its first attempt, by default.
@@ -166,6 +192,7 @@ impl Client {
                 backoff: DEFAULT_BACKOFF,
                 timeout: DEFAULT_TIMEOUT,
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                contract: None,
             }),
         }
     }
@@ -233,6 +260,17 @@ impl Client {
     /// (default 60 s; keep it above the server's heartbeat, 25 s by default).
     pub fn idle_timeout(mut self, timeout: Duration) -> Client {
         self.inner_mut().idle_timeout = timeout;
+        self
+    }
+
+    /// The contract this client's subscriptions send (`contract=` and
+    /// `versions=`): that of `registry`. By default, that of every event
+    /// linked into this binary ([`Registry::from_inventory`](crate::Registry::from_inventory)).
+    /// A server whose contract differs for a subscribed type answers with
+    /// [`Item::Reset`]`(`[`ResetReason::Contract`]`)` instead of events this
+    /// build cannot read.
+    pub fn contract(mut self, registry: &crate::Registry) -> Client {
+        self.inner_mut().contract = Some(Arc::new(contract::Sent::of(registry)));
         self
     }
 

@@ -1,5 +1,8 @@
 //! JSON text → a validated event, or every issue with it.
 //!
+//! [`read_event`] is the reader's side: what a subscriber receives, read
+//! tolerantly (unknown fields ignored, constraints not re-checked).
+//!
 //! A well-formed payload is deserialized straight from its text and then
 //! validated. Anything else is decoded in three passes so a client learns
 //! everything wrong with it in one response:
@@ -77,7 +80,10 @@
 
 mod constraints;
 mod tagged;
+mod tolerant;
 mod wide_ints;
+
+pub use self::tolerant::read_event;
 
 use std::sync::Arc;
 

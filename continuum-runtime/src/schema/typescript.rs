@@ -78,11 +78,17 @@ pub fn module(registry: &Registry) -> String {
         .filter_map(|e| Some(format!("{}: {}", quote(e.name), quote(key_of(e)?))))
         .collect();
     out.push_str("\n/** The key field of every keyed event (`key = …` in Rust): what `useContinuumState` reads. */\n");
-    let _ = writeln!(out, "export const continuumKeys = {} as const;", object(&keys));
+    let _ = writeln!(
+        out,
+        "export const continuumKeys = {} as const;",
+        object(&keys)
+    );
     let contract = Contract::of(registry);
     let versions: Vec<String> = contract
         .events()
-        .filter_map(|(name, versions)| Some(format!("{}: {}", quote(name), versions.last()?.version)))
+        .filter_map(|(name, versions)| {
+            Some(format!("{}: {}", quote(name), versions.last()?.version))
+        })
         .collect();
     out.push_str(
         "\n/** The contract of these declarations: pass it to `subscribe` (`contract`), which sends it to the server. */\n",
