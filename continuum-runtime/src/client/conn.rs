@@ -43,10 +43,12 @@ pub(crate) const SNAPSHOT_EVENT: &str = "continuum.snapshot";
 /// Event types under this prefix are the server's control events.
 const CONTROL_PREFIX: &str = "continuum.";
 
-/// Reads one event's data: `Ok(None)` for a type the subscription does not read.
-pub(crate) struct Decode<T>(
-    pub(crate) Arc<dyn Fn(&str, &str) -> Result<Option<T>, ValidationErrors> + Send + Sync>,
-);
+/// Reads one event's data (type name, data JSON): `Ok(None)` for a type
+/// the subscription does not read.
+type DecodeFn<T> = dyn Fn(&str, &str) -> Result<Option<T>, ValidationErrors> + Send + Sync;
+
+/// A subscription's [`DecodeFn`], shared.
+pub(crate) struct Decode<T>(pub(crate) Arc<DecodeFn<T>>);
 
 /// What the connection yields: an item, or the end of a snapshot.
 pub(crate) enum Frame<T> {

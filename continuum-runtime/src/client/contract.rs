@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use crate::contract::Contract;
-use crate::event::Event;
 use crate::registry::Registry;
+use crate::schema::EventSchema;
 
 /// A contract as a subscription sends it.
 #[derive(Debug, PartialEq, Eq)]
@@ -68,9 +68,10 @@ impl Sent {
     }
 }
 
-/// The version of `E` this client reads.
+/// The version of the event this schema declares: the version a
+/// subscription of it reads.
 // version: from `EventSchema.version` once it lands (issue 18); until then every event is version 1.
-pub(crate) fn version_of<E: Event>() -> u64 {
+pub(crate) fn version_of(_schema: &EventSchema) -> u64 {
     1
 }
 

@@ -100,13 +100,13 @@ impl Client {
     /// from `GET /api/events?types=<E>&snapshot=true`. See
     /// [`StateSubscription`] and the [module docs](self).
     pub fn subscribe_state<E: Event>(&self) -> StateSubscription<E> {
-        StateSubscription::new(self.clone(), key_field::<E>().map(str::to_owned))
+        StateSubscription::new(self.clone(), key_field(E::schema()).map(str::to_owned))
     }
 }
 
 /// The wire name of `E`'s key field, as declared.
 // key: from `EventSchema.key` once it lands (issue 19); until then `key_field` names it.
-fn key_field<E: Event>() -> Option<&'static str> {
+fn key_field(_schema: &crate::schema::EventSchema) -> Option<&'static str> {
     None
 }
 

@@ -167,7 +167,10 @@ impl Client {
     pub(crate) fn typed_query<E: Event>(&self, snapshot: bool) -> String {
         let mut query = encode_types([E::TYPE]);
         if let Some(sent) = self.sent_contract() {
-            push(&mut query, &sent.query([(E::TYPE, version_of::<E>())]));
+            push(
+                &mut query,
+                &sent.query([(E::TYPE, version_of(E::schema()))]),
+            );
         }
         if snapshot {
             push(&mut query, "snapshot=true");
