@@ -1,9 +1,22 @@
 // Bundled from clients/typescript/demo/page.ts by `npm run bundle:demo`. Do not edit.
 "use strict";
 (() => {
+  // src/types.ts
+  var RESET_REASONS = [
+    "evicted",
+    "foreign_epoch",
+    "unknown_id",
+    "lagged",
+    "stream_lost",
+    "expired",
+    "contract",
+    "other"
+  ];
+
   // src/subscribe.ts
   var CONNECTED_EVENT = "continuum.connected";
   var RESET_EVENT = "continuum.reset";
+  var SNAPSHOT_EVENT = "continuum.snapshot";
   var CLOSED = 2;
   function subscribe(options) {
     return new Live(options);
@@ -17,6 +30,7 @@
     #handlers = /* @__PURE__ */ new Map();
     #timer;
     #failures = 0;
+    #skipped = 0;
     #url;
     #withCredentials;
     #EventSource;
@@ -30,7 +44,13 @@
         );
       }
       this.#EventSource = ctor;
-      this.#url = withQuery(options.url, "types", options.types?.length ? options.types.join(",") : void 0);
+      let url = withQuery(options.url, "types", options.types?.length ? options.types.join(",") : void 0);
+      if (options.contract) {
+        url = withQuery(url, "contract", options.contract.fingerprint);
+        url = withQuery(url, "versions", versionsParam(options.contract));
+      }
+      if (options.snapshot) url = withQuery(url, "snapshot", "true");
+      this.#url = url;
       this.#withCredentials = options.withCredentials ?? true;
       this.#lastEventId = options.lastEventId;
       this.#minDelay = options.retry?.minDelayMs ?? 1e3;
@@ -43,6 +63,9 @@
     get lastEventId() {
       return this.#lastEventId;
     }
+    get skipped() {
+      return this.#skipped;
+    }
     on(type, handler) {
       const off = this.#add(type, handler);
       if (this.#source && !this.#attached.has(type)) this.#listen(this.#source, type);
@@ -50,6 +73,12 @@
     }
     onReset(handler) {
       return this.#add(RESET_EVENT, handler);
+    }
+    onContractReset(handler) {
+      return this.#add(" contract", handler);
+    }
+    onSnapshot(handler) {
+      return this.#add(SNAPSHOT_EVENT, handler);
     }
     onStatus(handler) {
       return this.#add(" status", handler);
@@ -76,12 +105,12 @@
         set.delete(handler);
       };
     }
-    #emit(key2, value) {
+    #emit(key2, ...args) {
       const set = this.#handlers.get(key2);
       if (!set) return;
       for (const handler of [...set]) {
         try {
-          handler(value);
+          handler(...args);
         } catch (error) {
           report(error);
         }
@@ -118,11 +147,24 @@
       source.addEventListener(RESET_EVENT, (e) => {
         if (this.#source !== source) return;
         this.#noteId(e.lastEventId);
-        const body = parse(e.data);
-        this.#emit(RESET_EVENT, body?.reason ?? "unknown_id");
+        const body = object(parse(e.data));
+        const wireReason = typeof body.reason === "string" ? body.reason : "other";
+        const known = RESET_REASONS.includes(wireReason) && wireReason !== "other";
+        const reason = known ? wireReason : "other";
+        const types = Array.isArray(body.types) ? body.types.filter((t) => typeof t === "string") : [];
+        const detail = { wireReason, types };
+        this.#emit(RESET_EVENT, reason, detail);
+        if (reason === "contract") this.#emit(" contract", types);
+      });
+      source.addEventListener(SNAPSHOT_EVENT, (e) => {
+        if (this.#source !== source) return;
+        const body = object(parse(e.data));
+        const count = typeof body.count === "number" ? body.count : 0;
+        const types = Array.isArray(body.types) ? body.types.filter((t) => typeof t === "string") : [];
+        this.#emit(SNAPSHOT_EVENT, { count, types });
       });
       for (const type of this.#handlers.keys()) {
-        if (!type.startsWith(" ") && type !== RESET_EVENT && type !== CONNECTED_EVENT) {
+        if (!type.startsWith(" ") && !CONTROL.has(type)) {
           this.#listen(source, type);
         }
       }
@@ -133,7 +175,10 @@
         if (this.#source !== source) return;
         this.#noteId(e.lastEventId);
         const envelope = parse(e.data);
-        if (envelope === void 0) return;
+        if (typeof envelope !== "object" || envelope === null || envelope.type !== void 0 && envelope.type !== type) {
+          this.#skipped += 1;
+          return;
+        }
         this.#emit(type, { id: e.lastEventId, type, data: envelope.data ?? null });
       });
     }
@@ -148,6 +193,14 @@
       this.#emit(" status", status);
     }
   };
+  var CONTROL = /* @__PURE__ */ new Set([CONNECTED_EVENT, RESET_EVENT, SNAPSHOT_EVENT]);
+  function object(value) {
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+  }
+  function versionsParam(contract) {
+    const listed = Object.entries(contract.versions).filter(([, v]) => v >= 2).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([t, v]) => `${t}@${v}`);
+    return listed.length ? listed.join(",") : void 0;
+  }
   function parse(text) {
     try {
       return JSON.parse(text);
@@ -166,7 +219,7 @@
     const hash = url.indexOf("#");
     const base = hash < 0 ? url : url.slice(0, hash);
     const sep = base.includes("?") ? "&" : "?";
-    const encoded = value.split(",").map(encodeURIComponent).join(",");
+    const encoded = value.split(",").map((v) => encodeURIComponent(v).replace(/%40/g, "@")).join(",");
     return `${base}${sep}${key2}=${encoded}`;
   }
 
