@@ -343,6 +343,34 @@ async fn state_is_built_from_the_snapshot_kept_by_key_and_rebuilt_whole_after_a_
 }
 
 #[tokio::test]
+async fn a_snapshot_cut_short_then_replayed_is_not_waited_for_forever() {
+    let (url, heads) = sse_server(|n| match n {
+        0 => (vec![connected(), job(1, "a", 10)], true), // cut before its end
+        // The last id is still in the buffer: a plain replay, no snapshot.
+        _ => (vec![connected(), job(2, "b", 20), job(3, "a", 30)], false),
+    })
+    .await;
+    let mut tasks = client(&url)
+        .subscribe_state::<older::JobProgress>()
+        .key_field("jobId");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(guarded("an update", tasks.next()).await.unwrap().unwrap());
+    }
+    assert_eq!(seen[0], StateUpdate::Snapshot { keys: 1 });
+    assert!(matches!(&seen[1], StateUpdate::Changed { key, .. } if key == "b"));
+    assert!(matches!(&seen[2], StateUpdate::Changed { key, .. } if key == "a"));
+    let state: Vec<(&str, u16)> = tasks
+        .state()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.percent))
+        .collect();
+    assert_eq!(state, [("a", 30), ("b", 20)]);
+    assert!(heads.lock().unwrap()[1]
+        .contains(&format!("last-event-id: {}", id(1).to_ascii_lowercase())));
+}
+
+#[tokio::test]
 async fn state_of_an_event_without_a_key_is_one_error_then_the_end() {
     let mut tasks = client("http://127.0.0.1:9/api/events").subscribe_state::<Note>();
     let err = guarded("the error", tasks.next())

@@ -36,8 +36,12 @@ import type { EventMapLike, EventName, KeyMapLike } from "./types.js";
  */
 export type StateKey<M extends EventMapLike, K extends EventName<M>> = Extract<M[K][keyof M[K]], string | number>;
 
-/** Options of {@link subscribeState}: those of `subscribe`, without `types` and `snapshot` (set for you). */
-export interface StateOptions<M extends EventMapLike> extends Omit<SubscribeOptions<M>, "types" | "snapshot"> {
+/**
+ * Options of {@link subscribeState}: those of `subscribe`, without `types`
+ * and `snapshot` (set for you) and `lastEventId` (a state starts from a snapshot).
+ */
+export interface StateOptions<M extends EventMapLike>
+  extends Omit<SubscribeOptions<M>, "types" | "snapshot" | "lastEventId"> {
   /** The key field of every keyed event: `continuumKeys` from the generated module. */
   keys: KeyMapLike<M>;
 }
@@ -106,6 +110,18 @@ class LiveState<M extends EventMapLike, K extends EventName<M>> implements State
     sub.onReset(() => {
       // Rebuild from the snapshot that follows; keep showing the old state until it is whole.
       this.#staging = new Map();
+    });
+    let connections = 0;
+    sub.onConnected(() => {
+      // A reconnection while the first snapshot was still arriving: the
+      // server replays from the last id (the rest of the snapshot, then
+      // live events, and no `continuum.snapshot`) or resets (and a snapshot
+      // follows). Either way what has arrived is the state so far.
+      if (connections++ > 0 && this.#staging) {
+        const staged = this.#staging;
+        this.#staging = undefined;
+        this.#set(staged);
+      }
     });
     sub.onSnapshot(() => {
       const staged = this.#staging;

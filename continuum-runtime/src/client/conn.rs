@@ -50,9 +50,10 @@ type DecodeFn<T> = dyn Fn(&str, &str) -> Result<Option<T>, ValidationErrors> + S
 /// A subscription's [`DecodeFn`], shared.
 pub(crate) struct Decode<T>(pub(crate) Arc<DecodeFn<T>>);
 
-/// What the connection yields: an item, or the end of a snapshot.
+/// What the connection yields: an item, a new connection, or the end of a snapshot.
 pub(crate) enum Frame<T> {
     Item(Item<T>),
+    Connected,
     Snapshot,
 }
 
@@ -250,7 +251,7 @@ impl<T> Conn<T> {
             CONNECTED_EVENT => {
                 let resumed_after = self.resumed_after.take();
                 self.observe(connection::connected(&event.data, resumed_after));
-                None
+                Some(Ok(Frame::Connected))
             }
             RESET_EVENT => Some(Ok(Frame::Item(Item::Reset(reason_of(&event.data))))),
             SNAPSHOT_EVENT => Some(Ok(Frame::Snapshot)),

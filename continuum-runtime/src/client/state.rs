@@ -93,6 +93,8 @@ pub struct StateSubscription<E> {
     ready: bool,
     /// The missing key was reported.
     refused: bool,
+    /// Connections opened so far.
+    connections: u32,
 }
 
 impl Client {
@@ -137,6 +139,7 @@ impl<E: Event> StateSubscription<E> {
             staging: Some(BTreeMap::new()),
             ready: false,
             refused: false,
+            connections: 0,
         }
     }
 
@@ -193,6 +196,22 @@ impl<E: Event> Stream for StateSubscription<E> {
                 Poll::Ready(Some(Ok(frame))) => frame,
             };
             match frame {
+                Frame::Connected => {
+                    this.connections += 1;
+                    // A reconnection while the first snapshot was still
+                    // arriving: the server replays from the last id (the
+                    // rest of it, then live events, and no snapshot's end)
+                    // or resets (and a snapshot follows). Either way what
+                    // has arrived is the state so far.
+                    if this.connections > 1 {
+                        if let Some(staged) = this.staging.take() {
+                            this.state = staged;
+                            this.ready = true;
+                            let keys = this.state.len();
+                            return Poll::Ready(Some(Ok(StateUpdate::Snapshot { keys })));
+                        }
+                    }
+                }
                 Frame::Snapshot => {
                     if let Some(staged) = this.staging.take() {
                         this.state = staged;

@@ -254,8 +254,9 @@ impl<T: Send + 'static> Stream for Subscription<T> {
         let this = self.get_mut();
         loop {
             return match this.frames.poll_frame(cx) {
-                // Not asked for here (no `snapshot=true`): nothing to report.
-                Poll::Ready(Some(Ok(Frame::Snapshot))) => continue,
+                // Nothing to report: a new connection, or a snapshot's end
+                // (not asked for here).
+                Poll::Ready(Some(Ok(Frame::Connected | Frame::Snapshot))) => continue,
                 Poll::Ready(Some(Ok(Frame::Item(item)))) => Poll::Ready(Some(Ok(item))),
                 Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => Poll::Ready(None),

@@ -204,6 +204,26 @@ describe("subscribeState", () => {
     assert.equal(connections[1].lastEventId, "7", "and resumes from the last id");
   });
 
+  it("does not wait forever for a snapshot cut short: a reconnection that replays shows what arrived", async () => {
+    const { url, connections } = await sseServer((c) => {
+      if (c.n === 0) {
+        c.send(connected());
+        c.send(event("1", "ai.task.progress", task("a", 10)));
+        setTimeout(() => c.end(), 50); // cut before continuum.snapshot
+      } else {
+        // The last id is still in the buffer: a plain replay, no snapshot.
+        c.send(connected());
+        c.send(event("2", "ai.task.progress", task("b", 20)));
+        c.send(event("3", "ai.task.progress", task("a", 30)));
+      }
+    });
+    const state = subscribeState("ai.task.progress", { url, keys, EventSource });
+    const s = await next((h) => state.onChange(h), (s) => s.get("a")?.progress === 30, "the replayed state");
+    state.close();
+    assert.deepEqual([...s].map(([k, v]) => `${k}=${v.progress}`), ["a=30", "b=20"]);
+    assert.equal(connections[1].lastEventId, "1");
+  });
+
   it("ignores an event without a usable key and refuses a type that is not keyed", async () => {
     const { url } = await sseServer((c) => {
       c.send(connected());
