@@ -8,32 +8,6 @@
 //! evicted id) the server sends a new snapshot; its events are gathered
 //! aside and replace the state in one step when `continuum.snapshot`
 //! arrives, so the state is never seen half-built.
-//!
-//! ```no_run
-//! use continuum_runtime::prelude::*;
-//! use continuum_runtime::client::{Client, StateUpdate};
-//!
-//! #[continuum_event("ai.task.progress")]
-//! #[derive(Debug)]
-//! pub struct AiTaskProgress {
-//!     pub task_id: String,
-//!     pub progress: u8,
-//! }
-//!
-//! # async fn run() -> Result<(), continuum_runtime::client::ClientError> {
-//! let client = Client::new("http://127.0.0.1:3000/api/events");
-//! // The key is the declaration's `key = task_id`; `key_field` names it
-//! // (by its wire name) for an event declared without one.
-//! let mut tasks = client.subscribe_state::<AiTaskProgress>().key_field("taskId");
-//! while let Some(update) = tasks.next().await {
-//!     match update? {
-//!         StateUpdate::Snapshot { keys } => println!("{keys} tasks running"),
-//!         StateUpdate::Changed { key, .. } => println!("{key}: {}%", tasks.state()[&key].progress),
-//!         StateUpdate::Reset(reason) => println!("rebuilding ({reason})"),
-//!     }
-//! }
-//! # Ok(()) }
-//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -82,6 +56,39 @@ pub enum StateUpdate {
 /// the state itself ([`state`](Self::state)). Errors are those of a
 /// [`Subscription`](super::Subscription). Nothing is sent until it is first
 /// polled; dropping it closes the connection.
+///
+/// It subscribes with `snapshot=true`: the server first sends the latest
+/// event of every live key, then `continuum.snapshot`, then live events
+/// (and, to a subscriber that fell behind, the latest event per key it
+/// missed). Every event is applied by its key. After a reset the server
+/// sends a new snapshot; its events are gathered aside and replace the
+/// state in one step, so the state is never seen half-built.
+///
+/// ```no_run
+/// use continuum_runtime::prelude::*;
+/// use continuum_runtime::client::{Client, StateUpdate};
+///
+/// #[continuum_event("ai.task.progress")]
+/// #[derive(Debug)]
+/// pub struct AiTaskProgress {
+///     pub task_id: String,
+///     pub progress: u8,
+/// }
+///
+/// # async fn run() -> Result<(), continuum_runtime::client::ClientError> {
+/// let client = Client::new("http://127.0.0.1:3000/api/events");
+/// // The key is the declaration's `key = task_id`; `key_field` names it
+/// // (by its wire name) for an event declared without one.
+/// let mut tasks = client.subscribe_state::<AiTaskProgress>().key_field("taskId");
+/// while let Some(update) = tasks.next().await {
+///     match update? {
+///         StateUpdate::Snapshot { keys } => println!("{keys} tasks running"),
+///         StateUpdate::Changed { key, .. } => println!("{key}: {}%", tasks.state()[&key].progress),
+///         StateUpdate::Reset(reason) => println!("rebuilding ({reason})"),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "a subscription does nothing unless polled"]
 pub struct StateSubscription<E> {
     client: Client,
@@ -100,7 +107,7 @@ pub struct StateSubscription<E> {
 impl Client {
     /// The live state of the keyed event `E`: the latest event per key,
     /// from `GET /api/events?types=<E>&snapshot=true`. See
-    /// [`StateSubscription`] and the [module docs](self).
+    /// [`StateSubscription`].
     pub fn subscribe_state<E: Event>(&self) -> StateSubscription<E> {
         StateSubscription::new(self.clone(), key_field(E::schema()).map(str::to_owned))
     }

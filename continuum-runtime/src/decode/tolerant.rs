@@ -11,26 +11,6 @@
 //! This is the "tolerant reader" the contract's compatibility rules
 //! ([`crate::contract`]) assume for the forward direction, so a change the
 //! rules call forward compatible never breaks an older Rust subscriber.
-//!
-//! ```
-//! use continuum_runtime::decode::read_event;
-//! use continuum_runtime::prelude::*;
-//!
-//! #[continuum_event("doc.read.progress")]
-//! #[derive(Debug)]
-//! pub struct Progress {
-//!     pub task_id: String,
-//!     #[event(range(max = 100))]
-//!     pub progress: u8,
-//! }
-//!
-//! // A newer server added `eta` and widened the range: still readable.
-//! let p: Progress = read_event(r#"{"taskId": "a", "progress": 150, "eta": 3}"#).unwrap();
-//! assert_eq!((p.task_id.as_str(), p.progress), ("a", 150));
-//! // A value outside the reader's types is not.
-//! let err = read_event::<Progress>(r#"{"taskId": "a", "progress": 300}"#).unwrap_err();
-//! assert_eq!(err.issues()[0].path, "progress");
-//! ```
 
 use serde_json::{Map, Value};
 
@@ -39,8 +19,33 @@ use crate::event::Event;
 use crate::schema::{EnumRepr, StructSchema, TaggedSchema, TypeSchema, VariantKind};
 use crate::validate::{Checker, Issue, IssueCode, ValidationErrors};
 
-/// Read `json` (the envelope's `data`) as `E`, tolerantly: unknown fields
-/// ignored, value constraints not checked (see the module docs).
+/// Read `json` (the envelope's `data`) as `E` as a tolerant reader does:
+/// fields `E` does not declare are ignored at any depth (nested payloads,
+/// enum variants' fields, items of lists and maps) and value constraints are
+/// not checked (the server that published it validated them, possibly
+/// against a newer, wider declaration). A value outside `E`'s types — a
+/// missing required field, a wrong type, an enum variant `E` does not know,
+/// an integer wider than its field — is still an issue, with its wire path.
+///
+/// ```
+/// use continuum_runtime::decode::read_event;
+/// use continuum_runtime::prelude::*;
+///
+/// #[continuum_event("doc.read.progress")]
+/// #[derive(Debug)]
+/// pub struct Progress {
+///     pub task_id: String,
+///     #[event(range(max = 100))]
+///     pub progress: u8,
+/// }
+///
+/// // A newer server added `eta` and widened the range: still readable.
+/// let p: Progress = read_event(r#"{"taskId": "a", "progress": 150, "eta": 3}"#).unwrap();
+/// assert_eq!((p.task_id.as_str(), p.progress), ("a", 150));
+/// // A value outside the reader's types is not.
+/// let err = read_event::<Progress>(r#"{"taskId": "a", "progress": 300}"#).unwrap_err();
+/// assert_eq!(err.issues()[0].path, "progress");
+/// ```
 ///
 /// # Errors
 ///
