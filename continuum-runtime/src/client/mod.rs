@@ -95,8 +95,8 @@
 //! for service-to-service traffic; terminate TLS in front of it.
 
 mod answer;
-mod connection;
 mod conn;
+mod connection;
 mod contract;
 mod error;
 mod publish;
