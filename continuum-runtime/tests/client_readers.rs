@@ -381,3 +381,44 @@ async fn state_of_an_event_without_a_key_is_one_error_then_the_end() {
     assert!(err.to_string().contains("has no key"), "{err}");
     assert!(tasks.next().await.is_none());
 }
+
+/// A keyed event (the real server keeps its latest per job).
+#[continuum_event("app.job.state", key = job_id)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobState {
+    /// The job.
+    pub job_id: String,
+    /// Percent done.
+    pub percent: u8,
+}
+
+#[tokio::test]
+async fn subscribe_state_against_the_real_server_starts_from_its_snapshot() {
+    let server = start(Hub::builder()).await;
+    let job = |id: &str, percent| JobState {
+        job_id: id.into(),
+        percent,
+    };
+    server.hub.emit(job("a", 10)).await.unwrap();
+    server.hub.emit(job("b", 20)).await.unwrap();
+    server.hub.emit(job("a", 30)).await.unwrap();
+    // Keyed by the declaration's `key = job_id`: no `key_field` needed.
+    let mut jobs = client(&server.url).subscribe_state::<JobState>();
+    let first = guarded("the snapshot", jobs.next()).await.unwrap().unwrap();
+    assert_eq!(first, StateUpdate::Snapshot { keys: 2 });
+    let state: Vec<(&str, u8)> = jobs
+        .state()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.percent))
+        .collect();
+    assert_eq!(state, [("a", 30), ("b", 20)]);
+    let id = server.hub.emit(job("b", 40)).await.unwrap();
+    assert_eq!(
+        guarded("a change", jobs.next()).await.unwrap().unwrap(),
+        StateUpdate::Changed {
+            key: "b".into(),
+            id
+        }
+    );
+    assert_eq!(jobs.state()["b"].percent, 40);
+}

@@ -68,7 +68,7 @@ pub enum StateUpdate {
 /// use continuum_runtime::prelude::*;
 /// use continuum_runtime::client::{Client, StateUpdate};
 ///
-/// #[continuum_event("ai.task.progress")]
+/// #[continuum_event("ai.task.progress", key = task_id)]
 /// #[derive(Debug)]
 /// pub struct AiTaskProgress {
 ///     pub task_id: String,
@@ -77,9 +77,9 @@ pub enum StateUpdate {
 ///
 /// # async fn run() -> Result<(), continuum_runtime::client::ClientError> {
 /// let client = Client::new("http://127.0.0.1:3000/api/events");
-/// // The key is the declaration's `key = task_id`; `key_field` names it
-/// // (by its wire name) for an event declared without one.
-/// let mut tasks = client.subscribe_state::<AiTaskProgress>().key_field("taskId");
+/// // Keyed by the declaration's `key = task_id` (`key_field("taskId")` would
+/// // name it, by its wire name, for an event declared without one).
+/// let mut tasks = client.subscribe_state::<AiTaskProgress>();
 /// while let Some(update) = tasks.next().await {
 ///     match update? {
 ///         StateUpdate::Snapshot { keys } => println!("{keys} tasks running"),
@@ -114,9 +114,8 @@ impl Client {
 }
 
 /// The wire name of `E`'s key field, as declared.
-// key: from `EventSchema.key` once it lands (issue 19); until then `key_field` names it.
-fn key_field(_schema: &crate::schema::EventSchema) -> Option<&'static str> {
-    None
+fn key_field(schema: &crate::schema::EventSchema) -> Option<&'static str> {
+    schema.key
 }
 
 impl<E: Event> StateSubscription<E> {

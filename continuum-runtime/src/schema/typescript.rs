@@ -103,9 +103,8 @@ pub fn module(registry: &Registry) -> String {
 }
 
 /// The wire name of the event's key field, when it is keyed.
-// key: from `EventSchema.key` once it lands (issue 19); until then no event is keyed.
-fn key_of(_event: &EventSchema) -> Option<&'static str> {
-    None
+fn key_of(event: &EventSchema) -> Option<&'static str> {
+    event.key
 }
 
 /// `{ a, b }` on one line, `{}` when empty.
