@@ -26,7 +26,9 @@ pub enum Stage {
 }
 
 /// Progress of one AI generation task.
-#[continuum_event("ai.task.progress")]
+// Keyed by its task: the server keeps the latest of each (for 5 minutes
+// after its last change), so a page that opens mid-task shows it at once.
+#[continuum_event("ai.task.progress", key = task_id, ttl = "5m")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct AiTaskProgress {
     /// The task's id, e.g. `gen-123`.

@@ -2,10 +2,13 @@
 //! chromedriver (WebDriver, via `fantoccini`), against the very server
 //! `cargo run --example ai_progress` starts.
 //!
-//! The test POSTs events with a real HTTP client and reads the page's DOM;
-//! then it stops the server, starts a new one (a new epoch) on the same port,
-//! and checks that the page reconnects on its own, is told to reset, and shows
-//! events published after the restart. A screenshot is written to
+//! The test POSTs events with a real HTTP client and reads the page's DOM: a
+//! task running before the page opens is on it at once (the keyed state's
+//! snapshot, through `useContinuumState`); then it stops the server, starts a
+//! new one (a new epoch) on the same port, and checks that the page
+//! reconnects on its own, is told to reset, rebuilds its task list from the
+//! new server's state (the old server's tasks are gone, the new one's are
+//! there), and shows events published after the restart. A screenshot is written to
 //! `target/browser-artifacts/demo.png`.
 //!
 //! Needs `chromium` and `chromedriver` (`apt-get install chromium chromium-driver`).
@@ -64,6 +67,12 @@ async fn demo_page_shows_live_events_and_survives_a_restart() {
         .await
         .unwrap();
 
+    // Running before the page opens.
+    assert_eq!(
+        post(addr, progress("browser-0", "prompting", 33)).await,
+        202
+    );
+
     let profile = std::env::temp_dir().join(format!("continuum-chromium-{}", std::process::id()));
     let (_driver, driver_port) = start_driver(&chromedriver).await;
     let browser = open_browser(&chromium, driver_port, &profile).await;
@@ -74,6 +83,13 @@ async fn demo_page_shows_live_events_and_survives_a_restart() {
 
     let status = "return document.getElementById('status').dataset.state;";
     wait_for(&browser, "the page to connect", status, json!("connected")).await;
+    wait_for(
+        &browser,
+        "the task that was running before the page opened",
+        &task_state("browser-0"),
+        json!(["prompting", 33, "prompting", "false"]),
+    )
+    .await;
 
     // Events from outside move the bar, set the stage, and complete the task.
     assert_eq!(
@@ -115,6 +131,17 @@ async fn demo_page_shows_live_events_and_survives_a_restart() {
     let server = DemoServer::start(listener, Hub::builder(), options)
         .await
         .unwrap();
+    // Known to the new server when the page reconnects, or just after: the
+    // page shows it either way (in the snapshot after the reset, or live).
+    server
+        .hub()
+        .emit(continuum::demo::AiTaskProgress {
+            task_id: "browser-restarted".into(),
+            stage: continuum::demo::Stage::Generating,
+            progress: 50,
+        })
+        .await
+        .unwrap();
     // The browser reconnects by itself with its old Last-Event-ID; the new server
     // cannot vouch for it (foreign epoch), so it must say reset.
     wait_for(&browser, "reconnect after reset", status, json!("reset")).await;
@@ -126,8 +153,18 @@ async fn demo_page_shows_live_events_and_survives_a_restart() {
         json!(["prompting", 7, "prompting", "false"]),
     )
     .await;
+    wait_for(
+        &browser,
+        "the task the new server knew, from its snapshot",
+        &task_state("browser-restarted"),
+        json!(["generating", 50, "generating", "false"]),
+    )
+    .await;
     let bad_row = "return document.querySelector('.task[data-task-id=\"browser-bad\"]') === null;";
     assert_eq!(browser.execute(bad_row, vec![]).await.unwrap(), json!(true));
+    // The old server's tasks are gone: the list is the new server's state.
+    let old_row = "return document.querySelector('.task[data-task-id=\"browser-1\"]') === null;";
+    assert_eq!(browser.execute(old_row, vec![]).await.unwrap(), json!(true));
 
     let png = browser.screenshot().await.expect("screenshot");
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");

@@ -107,6 +107,39 @@ mod generated {
         assert!(basket < flushed, "sorted by name: {map}");
     }
 
+    /// A job's state, keyed by its id.
+    #[continuum_event("ts.job.state", key = job_id)]
+    pub struct JobState {
+        pub job_id: String,
+        pub done: bool,
+    }
+
+    #[test]
+    fn module_exports_the_keys_and_the_contract() {
+        let ts = module(&registry());
+        assert!(
+            ts.contains("\nexport const continuumKeys = {} as const;\n"),
+            "{ts}"
+        );
+        let mut keyed = registry();
+        keyed.register::<JobState>().unwrap();
+        let ts = module(&keyed);
+        assert!(
+            ts.contains(
+                "\nexport const continuumKeys = { \"ts.job.state\": \"jobId\" } as const;\n"
+            ),
+            "{ts}"
+        );
+        let fingerprint = continuum_runtime::contract::Contract::of(&keyed).fingerprint();
+        assert!(
+            ts.contains(&format!(
+                "\nexport const continuumContract = {{ fingerprint: \"{fingerprint}\", versions: \
+                 {{ \"ts.basket.changed\": 1, \"ts.cache.flushed\": 1, \"ts.job.state\": 1 }} }} as const;\n"
+            )),
+            "{ts}"
+        );
+    }
+
     #[test]
     fn sync_file_writes_only_changes_and_check_mode_refuses_a_stale_file() {
         let dir = std::env::temp_dir().join(format!("continuum-ts-sync-{}", std::process::id()));
@@ -624,6 +657,102 @@ async fn react_hook_in_chromium_against_the_real_server() {
     })
     .await;
 
+    browser.close().await.expect("close the browser");
+    demo.stop().await;
+    let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// `useContinuumState` in Chromium against the real demo server: tasks
+/// published before the page loads are on its first render (the snapshot),
+/// changes follow, two components share one connection, and after a
+/// restart the map is rebuilt from the new server's snapshot: what the old
+/// server knew is gone, what the new one knows is there, with no app code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_hook_in_chromium_against_the_real_server() {
+    let Some((chromium, chromedriver)) = browser("the state hook browser test") else {
+        return;
+    };
+    if npm(&["run", "bundle:hook-test"], vec![]).await.is_none() {
+        return;
+    }
+    let app = std::fs::read_to_string(package_dir().join("build/hook-app.js")).unwrap();
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><title>state</title><div id=root></div><script>{}</script>",
+        app.replace("</script", "<\\/script")
+    );
+    let page_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let page_origin = format!("http://{}", page_listener.local_addr().unwrap());
+    let pages = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(page_listener, pages).await });
+    let origin = page_origin.clone();
+    let demo = Restartable::start(move || Hub::builder().allowed_origins([origin.clone()])).await;
+
+    // Running before the page opens.
+    post_progress(&demo, "state-1", "generating", 42).await;
+    post_progress(&demo, "state-2", "queued", 0).await;
+    post_progress(&demo, "state-1", "generating", 55).await;
+
+    let profile =
+        std::env::temp_dir().join(format!("continuum-state-chromium-{}", std::process::id()));
+    let (_driver, driver_port) = start_driver(&chromedriver).await;
+    let browser = open_browser(&chromium, driver_port, &profile).await;
+    browser
+        .goto(&format!("{page_origin}/?mode=state&events={}", demo.url()))
+        .await
+        .expect("open the state page");
+
+    // In the snapshot's order: by the id of each key's latest event.
+    let both = |v: &Value| {
+        v["tasks"] == serde_json::json!([["state-2", "queued", 0], ["state-1", "generating", 55]])
+    };
+    for name in ["s1", "s2"] {
+        wait_until(
+            &browser,
+            "the snapshot on first render",
+            &section(name),
+            both,
+        )
+        .await;
+    }
+    wait_metrics(&demo, "one shared subscriber", |m| m.subscribers_now == 1).await;
+    assert_eq!(
+        demo.metrics().await.connections_total,
+        1,
+        "two components, one connection"
+    );
+
+    post_progress(&demo, "state-2", "prompting", 10).await;
+    for name in ["s1", "s2"] {
+        wait_until(&browser, "a live change by key", &section(name), |v| {
+            v["tasks"]
+                == serde_json::json!([["state-2", "prompting", 10], ["state-1", "generating", 55]])
+        })
+        .await;
+    }
+
+    // A restart: the new server knows only what it is told after it starts.
+    demo.restart().await;
+    post_progress(&demo, "state-3", "generating", 7).await;
+    for name in ["s1", "s2"] {
+        wait_until(
+            &browser,
+            "the state rebuilt after the restart",
+            &section(name),
+            |v| v["tasks"] == serde_json::json!([["state-3", "generating", 7]]),
+        )
+        .await;
+    }
+
+    let png = browser.screenshot().await.expect("screenshot");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("state-hook.png"), &png).unwrap();
     browser.close().await.expect("close the browser");
     demo.stop().await;
     let _ = std::fs::remove_dir_all(&profile);

@@ -36,7 +36,7 @@ export type ContinuumEvent =
   | { type: "ai.task.progress"; data: AiTaskProgress };
 
 /** The key field of every keyed event (`key = …` in Rust): what `useContinuumState` reads. */
-export const continuumKeys = {} as const;
+export const continuumKeys = { "ai.task.progress": "taskId" } as const;
 
 /** The contract of these declarations: pass it to `subscribe` (`contract`), which sends it to the server. */
-export const continuumContract = { fingerprint: "75af2f6c628a3595", versions: { "ai.task.progress": 1 } } as const;
+export const continuumContract = { fingerprint: "0e33b05cc4ca09cc", versions: { "ai.task.progress": 1 } } as const;

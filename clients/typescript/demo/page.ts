@@ -2,10 +2,15 @@
 // writes with @continuum/client. Types come from `continuum-events.ts`, which
 // `cargo run --example ai_progress -- --typescript` generates from the Rust
 // declaration in src/demo.rs. Bundled into src/demo/page.js by
-// `npm run bundle:demo`; the server inlines it into the page.
+// `npm run bundle:demo`; the server inlines it into the page. The task list
+// is React (`tasks.tsx`, `useContinuumState`); the status badge and the log
+// use a plain subscription.
 
+import { createElement, StrictMode } from "react";
+import { createRoot } from "react-dom/client";
 import { subscribe, type Status } from "../src/index.js";
-import type { AiTaskProgress, ContinuumEventMap } from "./continuum-events.js";
+import type { ContinuumEventMap } from "./continuum-events.js";
+import { Tasks } from "./tasks.js";
 
 declare global {
   interface Window {
@@ -17,7 +22,6 @@ const config = window.CONTINUUM_CONFIG;
 const statusEl = document.getElementById("status")!;
 const tasksEl = document.getElementById("tasks")!;
 const logEl = document.getElementById("log")!;
-const rows = new Map<string, HTMLElement>();
 
 type Shown = "connecting" | "connected" | "reconnecting" | "reset" | "closed";
 
@@ -31,45 +35,16 @@ function log(kind: string, id: string, data: string): void {
   logEl.textContent = (line + logEl.textContent).slice(0, 20000);
 }
 
-function renderTask(task: AiTaskProgress): void {
-  let row = rows.get(task.taskId);
-  if (!row) {
-    document.getElementById("empty")?.remove();
-    row = document.createElement("div");
-    row.className = "task";
-    row.dataset.taskId = task.taskId;
-    row.innerHTML =
-      '<span class="id"></span><span class="stage"></span><progress max="100" value="0"></progress><span class="pct"></span>';
-    row.querySelector(".id")!.textContent = task.taskId;
-    tasksEl.appendChild(row);
-    rows.set(task.taskId, row);
-  }
-  row.dataset.stage = task.stage;
-  row.dataset.progress = String(task.progress);
-  row.dataset.done = String(task.stage === "done");
-  row.querySelector(".stage")!.textContent = task.stage;
-  row.querySelector("progress")!.value = task.progress;
-  row.querySelector(".pct")!.textContent = `${task.progress}%`;
-  // Keep the list short: past a dozen rows, drop the oldest finished task.
-  if (rows.size > 12) {
-    for (const [id, old] of rows) {
-      if (old.dataset.stage === "done" || old.dataset.stage === "failed") {
-        old.remove();
-        rows.delete(id);
-        break;
-      }
-    }
-  }
-}
+// The live task list: every running task from the server's snapshot, then
+// every change, rebuilt by itself after a restart.
+createRoot(tasksEl).render(createElement(StrictMode, null, createElement(Tasks, { path: config.path })));
 
-// One typed subscription: reconnects by itself and resumes from the last id;
-// when the server cannot vouch for what was missed, it says reset.
+// One typed subscription for the badge and the log: reconnects by itself and
+// resumes from the last id; when the server cannot vouch for what was missed,
+// it says reset.
 const events = subscribe<ContinuumEventMap>({ url: config.path, types: ["ai.task.*"] });
 
-events.on("ai.task.progress", (event) => {
-  renderTask(event.data);
-  log(event.type, event.id, JSON.stringify(event.data));
-});
+events.on("ai.task.progress", (event) => log(event.type, event.id, JSON.stringify(event.data)));
 
 events.onStatus((status: Status) => {
   if (status === "open") setStatus("connected");
@@ -79,7 +54,7 @@ events.onStatus((status: Status) => {
 events.onConnected((connected) => log("continuum.connected", "", JSON.stringify(connected)));
 
 events.onReset((reason) => {
-  // A real app refetches its state here; this page's state is just what arrives next.
+  // Nothing to refetch: the task list rebuilds itself from the snapshot after the reset.
   setStatus("reset", `connected · reset (${reason}): state resynced`);
   log("continuum.reset", events.lastEventId ?? "", reason);
 });

@@ -1,5 +1,7 @@
-// Bundles demo/page.ts (the demo page's script, written with @continuum/client)
-// into ../../src/demo/page.js, which the Rust demo inlines into its page.
+// Bundles demo/page.ts (the demo page's script, written with @continuum/client;
+// its task list is React) into ../../src/demo/page.js, which the Rust demo
+// inlines into its page. React's production build, minified: the page is
+// served from the binary.
 //   node scripts/bundle-demo.mjs           write the bundle
 //   node scripts/bundle-demo.mjs --check   fail when the committed bundle is stale
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +14,9 @@ const result = await build({
   bundle: true,
   format: "iife",
   target: "es2022",
+  jsx: "automatic",
+  define: { "process.env.NODE_ENV": '"production"' },
+  minify: true,
   charset: "utf8",
   legalComments: "none",
   banner: { js: "// Bundled from clients/typescript/demo/page.ts by `npm run bundle:demo`. Do not edit." },

@@ -2,15 +2,22 @@
 // using useContinuumServerEvents with the same options (so they share one
 // connection), under StrictMode, against the real demo server given in
 // `?events=`. The DOM shows what the hook gives them; `window.continuumTest`
-// lets the test re-render (new closures every time) and unmount.
+// lets the test re-render (new closures every time) and unmount. With
+// `?mode=state`, two components show useContinuumState's map instead.
 
 import { StrictMode, useState } from "react";
 import { flushSync } from "react-dom";
 import { createRoot } from "react-dom/client";
-import { useContinuumServerEvents } from "../../src/react.js";
-import type { AiTaskProgress, ContinuumEventMap } from "../../demo/continuum-events.js";
+import { useContinuumServerEvents, useContinuumState } from "../../src/react.js";
+import {
+  continuumContract,
+  continuumKeys,
+  type AiTaskProgress,
+  type ContinuumEventMap,
+} from "../../demo/continuum-events.js";
 
-const url = new URLSearchParams(location.search).get("events") ?? "/api/events";
+const params = new URLSearchParams(location.search);
+const url = params.get("events") ?? "/api/events";
 
 function Tasks({ name, renders }: { name: string; renders: number }) {
   const [tasks, setTasks] = useState<Record<string, AiTaskProgress>>({});
@@ -66,8 +73,33 @@ function App() {
   );
 }
 
+/** The live state of the demo's tasks, as the hook gives it, in the DOM. */
+function State({ name }: { name: string }) {
+  const tasks = useContinuumState<ContinuumEventMap, "ai.task.progress">("ai.task.progress", {
+    url,
+    keys: continuumKeys,
+    contract: continuumContract,
+  });
+  return (
+    <section id={name} data-size={tasks.size}>
+      {[...tasks.values()].map((t) => (
+        <div className="task" key={t.taskId} data-task-id={t.taskId} data-stage={t.stage} data-progress={t.progress}>
+          {t.taskId} {t.stage} {t.progress}%
+        </div>
+      ))}
+    </section>
+  );
+}
+
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <App />
+    {params.get("mode") === "state" ? (
+      <main>
+        <State name="s1" />
+        <State name="s2" />
+      </main>
+    ) : (
+      <App />
+    )}
   </StrictMode>,
 );
