@@ -99,6 +99,7 @@ mod conn;
 mod connection;
 mod contract;
 mod error;
+mod item;
 mod publish;
 mod reset;
 mod retry;
@@ -119,10 +120,11 @@ use hyper_util::rt::TokioExecutor;
 
 pub use self::connection::ConnectionEvent;
 pub use self::error::ClientError;
+pub use self::item::Item;
 pub use self::publish::{Envelope, Publish, PublishFuture};
 pub use self::reset::ResetReason;
 pub use self::state::{StateSubscription, StateUpdate};
-pub use self::subscribe::{Item, RawEvent, Subscription};
+pub use self::subscribe::{RawEvent, Subscription};
 
 use crate::http::EVENT_KEY_HEADER;
 use error::Kind;

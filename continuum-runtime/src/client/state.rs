@@ -20,8 +20,8 @@ use serde_json::Value;
 
 use super::conn::{Decode, Frame, Frames};
 use super::error::{ClientError, Kind};
+use super::item::Item;
 use super::reset::ResetReason;
-use super::subscribe::Item;
 use super::Client;
 use crate::decode::read_event;
 use crate::event::Event;

@@ -20,31 +20,11 @@ use super::conn::{Decode, Frame, Frames};
 use super::connection::ConnectionEvent;
 use super::contract::{encode, version_of, Sent};
 use super::error::ClientError;
-use super::reset::ResetReason;
+use super::item::Item;
 use super::Client;
 use crate::decode::{decode_event, read_event};
 use crate::event::Event;
-use crate::id::EventId;
 use crate::validate::ValidationErrors;
-
-/// One item of a [`Subscription`]: an event, or a reset.
-///
-/// Match both: a reset means events may have been missed (the server
-/// restarted with a new epoch, the last id left its replay buffer, this
-/// subscriber fell behind), so state built from earlier events must be
-/// refetched. Live events follow the reset.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Item<T> {
-    /// An event and its id (the stream resumes after it on reconnect).
-    Event {
-        /// The id the server assigned.
-        id: EventId,
-        /// The payload, read tolerantly (unknown fields ignored).
-        event: T,
-    },
-    /// The server could not prove nothing was missed: refetch state.
-    Reset(ResetReason),
-}
 
 /// An event of any type, as [`Client::subscribe_types`] yields it.
 #[derive(Clone, Debug, PartialEq)]
