@@ -72,6 +72,10 @@ pub(crate) struct Model {
     pub(crate) event: Option<LitStr>,
     /// `key = field` (and `ttl`), checked; `None` for an event without a key.
     pub(crate) keyed: Option<Keyed>,
+    /// The event's version (`version = N`, 1 by default; 1 for a payload).
+    pub(crate) version: u32,
+    /// The previous version's struct (`upcast_from = …`), for version ≥ 2.
+    pub(crate) upcast_from: Option<Path>,
     pub(crate) docs: String,
     pub(crate) shape: Shape,
     pub(crate) krate: Path,

@@ -56,7 +56,8 @@
 //!   two, not starting with the reserved `continuum.`; checked at compile time.
 //! - **Options**: `crate = path` (the runtime under another name, as serde's
 //!   `crate = "…"`), `deny_unknown_fields = false` (accept fields the event
-//!   does not declare; by default they are an `unknown_field` issue).
+//!   does not declare; by default they are an `unknown_field` issue),
+//!   `version = N` and `upcast_from = Previous` (below, "Versions").
 //! - **Wire names**: `#[serde(rename_all = "camelCase")]` unless you write
 //!   your own `rename_all`; `#[serde(rename = "…")]`, `default` and `skip`
 //!   on fields are honoured in issue paths and schemas, and
@@ -64,6 +65,65 @@
 //!   (on a struct), `untagged`, `transparent`, `from`/`into` are rejected:
 //!   the schema could not describe them.
 //! - **Docs**: `///` on the struct and its fields become `docs` in the schema.
+//!
+//! # Versions: an intended break
+//!
+//! A change that would break old writers or old readers (see
+//! [`crate::contract`]) is made as a new version kept beside the old one:
+//! `version = N` on the new struct, `upcast_from = Previous` naming the
+//! struct of version N − 1, and `impl From<Previous> for New`. Ingest
+//! accepts every version and publishes the newest, a node upcasts older
+//! events it reads from a shared stream, and a reader that cannot read the
+//! newest version gets `continuum.reset` (`contract`) instead.
+//!
+//! ```
+//! use continuum_runtime::prelude::*;
+//!
+//! /// Version 1, kept so old workers' events and stored events still read.
+//! #[continuum_event("docs.versions.progress")]
+//! pub struct ProgressV1 {
+//!     pub percent: u8,
+//! }
+//!
+//! /// Version 2: a fraction instead of a percentage.
+//! #[continuum_event("docs.versions.progress", version = 2, upcast_from = ProgressV1)]
+//! pub struct ProgressV2 {
+//!     pub fraction: f32,
+//! }
+//!
+//! impl From<ProgressV1> for ProgressV2 {
+//!     fn from(v1: ProgressV1) -> Self {
+//!         ProgressV2 { fraction: f32::from(v1.percent) / 100.0 }
+//!     }
+//! }
+//!
+//! assert_eq!(ProgressV2::VERSION, 2);
+//! assert_eq!(ProgressV2::schema().version, 2);
+//! let mut registry = continuum_runtime::Registry::new();
+//! registry.register::<ProgressV2>().unwrap(); // and version 1, through `upcast_from`
+//! assert_eq!(registry.versions("docs.versions.progress").count(), 2);
+//! ```
+//!
+//! The chain is checked at compile time: `version = 2` or later without
+//! `upcast_from`, `upcast_from` on version 1, an `upcast_from` naming
+//! anything but version N − 1 of the same event (a hole, or a skipped
+//! version), two versions naming the same predecessor, and a missing
+//! `From` impl are compile errors. The older structs must live in the same
+//! crate. Two declarations of the same name and version that name no
+//! predecessor (two version-1 structs) are found when the registry is
+//! built: [`RegistryError::DuplicateType`](crate::registry::RegistryError).
+//!
+//! ```compile_fail
+//! use continuum_runtime::prelude::*;
+//!
+//! #[continuum_event("docs.versions.hole")]
+//! pub struct V1 { pub n: u32 }
+//!
+//! // Version 3 must name version 2: the chain has a hole.
+//! #[continuum_event("docs.versions.hole", version = 3, upcast_from = V1)]
+//! pub struct V3 { pub n: u64 }
+//! impl From<V1> for V3 { fn from(v: V1) -> Self { V3 { n: v.n.into() } } }
+//! ```
 //!
 //! # Field constraints: `#[event(…)]`
 //!
@@ -226,6 +286,10 @@ pub trait Event: Payload + Serialize + DeserializeOwned + Send + Sync + 'static 
     /// The event's type name on the wire, e.g. `ai.task.progress`.
     const TYPE: &'static str;
 
+    /// The declaration's version: `#[continuum_event("…", version = N)]`,
+    /// 1 by default. See "Versions" in the module docs.
+    const VERSION: u32 = 1;
+
     /// The static description of the event: name, docs, fields, constraints.
     fn schema() -> &'static EventSchema;
 
@@ -263,7 +327,38 @@ pub trait Event: Payload + Serialize + DeserializeOwned + Send + Sync + 'static 
     fn __decode(json: &str) -> serde_json::Result<Self> {
         serde_json::from_str(json)
     }
+
+    /// For version N ≥ 2: the previous version's value (type-erased, as
+    /// decoding returns it) turned into this one with the declaration's
+    /// `From` impl; `None` for any other value. Not for users.
+    #[doc(hidden)]
+    fn __upcast(previous: Arc<dyn Any + Send + Sync>) -> Option<Arc<dyn DynEvent>> {
+        let _ = previous;
+        None
+    }
+
+    /// For version N ≥ 2: show `visitor` the previous version's type, so a
+    /// registry that registers this version registers the whole chain. Not
+    /// for users.
+    #[doc(hidden)]
+    fn __previous<V: VisitVersion>(visitor: &mut V) {
+        let _ = visitor;
+    }
 }
+
+/// Sees the previous version of an event type (see [`Event::__previous`]).
+#[doc(hidden)]
+pub trait VisitVersion {
+    /// Called with the previous version's type.
+    fn visit<P: Event>(&mut self);
+}
+
+/// Implemented by `#[continuum_event(…, version = N, upcast_from = Prev)]`
+/// for `Prev`: one version of an event has at most one next version, so a
+/// second declaration naming the same `upcast_from` is a compile error
+/// ("conflicting implementations of trait `NextVersion`"). Generated code
+/// implements it; users never do.
+pub trait NextVersion {}
 
 /// A validated event whose Rust type has been erased, as produced by the
 /// registry from ingested JSON and consumed by the hub.

@@ -6,7 +6,7 @@ pub use ::inventory;
 pub use ::serde;
 pub use ::serde_json;
 
-pub use crate::event::{Event, EventKey, Payload};
+pub use crate::event::{DynEvent, Event, EventKey, NextVersion, Payload, VisitVersion};
 pub use crate::hub::{Emit, EmitError, EventId, Hub};
 pub use crate::payload::constraints::{custom, EachCheck, LengthCheck, PatternCheck, RangeCheck};
 pub use crate::payload::Fields;
@@ -48,4 +48,33 @@ pub fn deserialize_event<'de, E: Event, D: serde::Deserializer<'de>>(
 ) -> Result<E, D::Error> {
     let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
     E::__decode(&value.to_string()).map_err(<D::Error as serde::de::Error>::custom)
+}
+
+/// A value of some event type, erased (what [`Event::__upcast`] takes).
+pub type AnyValue = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+/// A validated, type-erased event (what [`Event::__upcast`] returns).
+pub type AnyEvent = std::sync::Arc<dyn DynEvent>;
+
+/// `E::from(previous)` for a `P` behind `previous`: the upcast of one
+/// version to the next. `None` when `previous` is not a `P`, or is shared
+/// (decoding and emit hand over the only reference).
+pub fn upcast<P: Event, E: Event + From<P>>(previous: AnyValue) -> Option<AnyEvent> {
+    let previous = std::sync::Arc::try_unwrap(previous.downcast::<P>().ok()?).ok()?;
+    Some(std::sync::Arc::new(E::from(previous)))
+}
+
+/// `a == b`, in a `const` (the version chain's compile-time checks).
+pub const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }

@@ -62,12 +62,37 @@ pub enum ResetReason {
     /// [`Grant::with_expiry`](crate::hub::Grant::with_expiry)): reconnect to
     /// be authorized afresh.
     Expired,
+    /// The server's version of an event type is not the one the client
+    /// reads: the client's contract (its `contract=` fingerprint and
+    /// `versions=` on subscribe) differs, or the stream carries a version
+    /// newer than this node knows (an old node during a rolling deploy). The
+    /// reset's `types` lists the event types concerned; the stream sends
+    /// none of their events afterwards. A browser should reload its bundle.
+    Contract,
 }
 
 impl ResetReason {
+    /// Every reason, in declaration order.
+    ///
+    /// ```
+    /// use continuum_runtime::sse::ResetReason;
+    /// assert!(ResetReason::ALL.iter().any(|r| r.as_str() == "contract"));
+    /// ```
+    pub const ALL: [ResetReason; 7] = [
+        ResetReason::Evicted,
+        ResetReason::ForeignEpoch,
+        ResetReason::Lagged,
+        ResetReason::UnknownId,
+        ResetReason::StreamLost,
+        ResetReason::Expired,
+        ResetReason::Contract,
+    ];
+
     /// The wire name: `evicted`, `foreign_epoch`, `lagged`, `unknown_id`,
-    /// `stream_lost`, `expired`.
+    /// `stream_lost`, `expired`, `contract`.
     pub const fn as_str(self) -> &'static str {
+        // Exhaustive: a new reason fails to compile here until named, and
+        // must then be added to `ALL` too.
         match self {
             ResetReason::StreamLost => "stream_lost",
             ResetReason::Evicted => "evicted",
@@ -75,6 +100,7 @@ impl ResetReason {
             ResetReason::Lagged => "lagged",
             ResetReason::UnknownId => "unknown_id",
             ResetReason::Expired => "expired",
+            ResetReason::Contract => "contract",
         }
     }
 }
@@ -287,6 +313,23 @@ pub fn snapshot_frame<S: AsRef<str>>(count: usize, types: &[S]) -> Bytes {
         .finish()
 }
 
+/// `continuum.reset` with `{"reason":"contract","types":[…]}`: the server
+/// will not send these event types on this stream, because the client
+/// cannot read the version the server has. With `resume_from`, the frame
+/// also moves the client's last id past the event it replaces.
+pub fn contract_reset_frame<'a>(
+    types: impl IntoIterator<Item = &'a str>,
+    resume_from: Option<EventId>,
+) -> Bytes {
+    let types: Vec<&str> = types.into_iter().collect();
+    let body = serde_json::json!({ "reason": ResetReason::Contract.as_str(), "types": types });
+    let mut f = FrameBuilder::with_capacity(128);
+    if let Some(id) = resume_from {
+        f = f.event_id(id);
+    }
+    f.event(RESET_EVENT).data(&body.to_string()).finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +384,10 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("\"connectionId\":\"conn\""));
+        let f = contract_reset_frame(["a.b", "c.d"], None);
+        assert_eq!(
+            &f[..],
+            b"event: continuum.reset\ndata: {\"reason\":\"contract\",\"types\":[\"a.b\",\"c.d\"]}\n\n"
+        );
     }
 }

@@ -90,6 +90,7 @@ impl continuum_runtime::Event for Reserved {
     fn schema() -> &'static continuum_runtime::EventSchema {
         static S: continuum_runtime::EventSchema = continuum_runtime::EventSchema {
             name: "continuum.reset",
+            version: 1,
             payload: None,
             docs: "",
             key: None,

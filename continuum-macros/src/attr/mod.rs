@@ -50,10 +50,20 @@ impl<T> Parsed<T> {
 /// The options of `#[event(…)]` on a `#[derive(Payload)]` type.
 pub(crate) const PAYLOAD_OPTIONS: &[&str] = &["crate", "deny_unknown_fields"];
 /// The options of `#[continuum_event("…", …)]`: the payload's, and keyed state's.
-pub(crate) const EVENT_OPTIONS: &[&str] = &["crate", "deny_unknown_fields", "key", "ttl"];
+pub(crate) const EVENT_OPTIONS: &[&str] = &[
+    "crate",
+    "deny_unknown_fields",
+    "key",
+    "ttl",
+    "version",
+    "upcast_from",
+];
+/// The options of `#[continuum_event]` that name its version (read by
+/// `version_options`, not `options`).
+const VERSION_OPTIONS: &[&str] = &["version", "upcast_from"];
 
 /// `#[continuum_event("name", crate = path, deny_unknown_fields = false,
-/// key = field, ttl = "1h")]`.
+/// key = field, ttl = "1h", version = 2, upcast_from = Previous)]`.
 pub(crate) struct EventArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) krate: Option<Path>,
@@ -62,6 +72,10 @@ pub(crate) struct EventArgs {
     pub(crate) key: Option<KeyArg>,
     /// `ttl = "1h"`: forget a key nobody updated for this long.
     pub(crate) ttl: Option<TtlArg>,
+    /// `version = N`, as written.
+    pub(crate) version: Option<syn::LitInt>,
+    /// `upcast_from = Path`, and the key's span.
+    pub(crate) upcast_from: Option<(Ident, Path)>,
 }
 
 /// One `key`, `key(…)` or `key = …` item of an attribute's argument list.
@@ -141,6 +155,8 @@ fn event_args(cx: &Ctxt, tokens: TokenStream) -> EventArgs {
         deny_unknown_fields: true,
         key: None,
         ttl: None,
+        version: None,
+        upcast_from: None,
     };
     let parser = |input: ParseStream<'_>| -> syn::Result<()> {
         if input.is_empty() {
@@ -181,6 +197,10 @@ fn event_args(cx: &Ctxt, tokens: TokenStream) -> EventArgs {
         }
         let items = read_items(input)?;
         let (keyed, items) = keyed::take(items);
+        let (versions, items): (Vec<Item>, Vec<Item>) = items
+            .into_iter()
+            .partition(|i| VERSION_OPTIONS.contains(&i.key.unraw().to_string().as_str()));
+        version_options(cx, versions, &mut args);
         let (krate, deny) = options(cx, items, "continuum_event", EVENT_OPTIONS);
         (args.key, args.ttl) = keyed::parse(cx, keyed);
         args.krate = krate;
@@ -191,6 +211,45 @@ fn event_args(cx: &Ctxt, tokens: TokenStream) -> EventArgs {
         cx.push(e);
     }
     args
+}
+
+/// `version = N` and `upcast_from = Path` (what they mean is `check`'s).
+fn version_options(cx: &Ctxt, items: Vec<Item>, args: &mut EventArgs) {
+    for item in items {
+        let key = item.key.unraw().to_string();
+        let tokens = match item.value {
+            ItemValue::Eq(tokens) => tokens,
+            v => {
+                cx.error(
+                    item.key.span(),
+                    format!("option `{key}` takes a value (`{key} = …`), not {}", v.describe()),
+                );
+                continue;
+            }
+        };
+        let taken = match key.as_str() {
+            "version" => args.version.is_some(),
+            _ => args.upcast_from.is_some(),
+        };
+        if taken {
+            cx.error(item.key.span(), format!("duplicate option `{key}`"));
+            continue;
+        }
+        if key == "version" {
+            match syn::parse2::<syn::LitInt>(tokens.clone()) {
+                Ok(n) => args.version = Some(n),
+                Err(_) => cx.error_tokens(&tokens, "expected a version number, e.g. `version = 2`"),
+            }
+        } else {
+            match syn::parse2::<Path>(tokens.clone()) {
+                Ok(path) => args.upcast_from = Some((item.key, path)),
+                Err(_) => cx.error_tokens(
+                    &tokens,
+                    "expected the previous version's struct, e.g. `upcast_from = ProgressV1`",
+                ),
+            }
+        }
+    }
 }
 
 /// `crate = path` and `deny_unknown_fields = bool`, shared by the attribute

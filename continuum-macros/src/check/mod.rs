@@ -60,14 +60,53 @@ pub(crate) fn event(args: Parsed<EventArgs>, input: Input<'_>) -> Checked {
             ),
         );
     }
+    let version = version(&cx, &args);
     let krate = args.krate.unwrap_or_else(default_krate);
     let item = input.item;
     let mut model = container(&cx, input, Kind::Event, krate, args.deny_unknown_fields);
     keyed::check(&cx, item, args.key, args.ttl, model.as_mut());
     if let Some(m) = &mut model {
         m.event = args.name;
+        m.version = version;
+        m.upcast_from = args.upcast_from.map(|(_, path)| path);
     }
     finish(cx, model)
+}
+
+/// `version = N` and `upcast_from`: a version from 1, and a predecessor
+/// named exactly when there is one (the predecessor's own version and name
+/// are checked by the generated code, which can see it).
+fn version(cx: &Ctxt, args: &EventArgs) -> u32 {
+    let version = match &args.version {
+        None => 1,
+        Some(lit) => match lit.base10_parse::<u32>() {
+            Ok(0) | Err(_) => {
+                cx.error(
+                    lit.span(),
+                    "event versions are whole numbers from 1, e.g. `version = 2`",
+                );
+                1
+            }
+            Ok(n) => n,
+        },
+    };
+    match (&args.upcast_from, &args.version) {
+        (None, Some(lit)) if version >= 2 => cx.error(
+            lit.span(),
+            format!(
+                "version {version} needs `upcast_from = <the struct of version {}>` and \
+                 `impl From<ThatStruct> for ThisStruct`: old writers' and stored events are upcast with it",
+                version - 1
+            ),
+        ),
+        (Some((key, _)), _) if version == 1 => cx.error(
+            key.span(),
+            "`upcast_from` names the previous version, and version 1 has none; \
+             add `version = 2` (or later), or remove `upcast_from`",
+        ),
+        _ => {}
+    }
+    version
 }
 
 /// Check a `#[derive(Payload)]` type.
@@ -234,6 +273,8 @@ fn container(
         ident: item.ident.clone(),
         event: None,
         keyed: None,
+        version: 1,
+        upcast_from: None,
         docs: input.docs,
         krate,
         deny_unknown_fields: deny,

@@ -4,7 +4,8 @@
 //! `emit`/`emit_to` helpers.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::constraints::payload_fn;
 use super::{lit, private};
@@ -22,9 +23,12 @@ pub(crate) fn event(m: &Model) -> TokenStream {
     };
     let decode = decode_fn(m);
     let (key, ttl, key_fn) = keyed(m, &p);
+    let version = m.version;
+    let (upcast, chain) = versions(m, &p, &name);
     quote! {
         static __CONTINUUM_EVENT: #p::EventSchema = #p::EventSchema {
             name: #name,
+            version: #version,
             payload: #payload,
             docs: #docs,
             key: #key,
@@ -33,12 +37,15 @@ pub(crate) fn event(m: &Model) -> TokenStream {
         #[automatically_derived]
         impl #p::Event for #ident {
             const TYPE: &'static ::core::primitive::str = #name;
+            const VERSION: ::core::primitive::u32 = #version;
             fn schema() -> &'static #p::EventSchema {
                 &__CONTINUUM_EVENT
             }
             #decode
             #key_fn
+            #upcast
         }
+        #chain
         #p::inventory::submit! {
             #p::Submitted(#p::registration::<#ident>)
         }
@@ -71,6 +78,50 @@ fn keyed(m: &Model, p: &TokenStream) -> (TokenStream, TokenStream, TokenStream) 
         }
     };
     (quote!(::core::option::Option::Some(#wire)), ttl, key_fn)
+}
+
+/// For version N ≥ 2 with `upcast_from = Prev`: the `Event` methods that
+/// upcast from `Prev` and register it, and the compile-time checks of the
+/// chain, spanned at `Prev` so the error points at the declaration: `Prev`
+/// is version N − 1 of the same event (no hole, no skipped version), and no
+/// other version names `Prev` (`NextVersion` implemented once).
+fn versions(m: &Model, p: &TokenStream, name: &syn::LitStr) -> (TokenStream, TokenStream) {
+    let Some(prev) = &m.upcast_from else {
+        return (TokenStream::new(), TokenStream::new());
+    };
+    let span = prev.span();
+    let (version, before) = (m.version, m.version - 1);
+    let ident = &m.ident;
+    let wrong_version = lit(&format!(
+        "`upcast_from` must name version {before} of `{}`: `{ident}` is version {version}, \
+         and every version names the one just before it",
+        name.value()
+    ));
+    let wrong_name = lit(&format!(
+        "`upcast_from` must name a version of the same event, `{}`",
+        name.value()
+    ));
+    let methods = quote_spanned! {span=>
+        fn __upcast(previous: #p::AnyValue) -> ::core::option::Option<#p::AnyEvent> {
+            #p::upcast::<#prev, Self>(previous)
+        }
+        fn __previous<V: #p::VisitVersion>(visitor: &mut V) {
+            visitor.visit::<#prev>();
+        }
+    };
+    let chain = quote_spanned! {span=>
+        const _: () = {
+            if <#prev as #p::Event>::VERSION != #before {
+                ::core::panic!(#wrong_version);
+            }
+            if !#p::same_str(<#prev as #p::Event>::TYPE, #name) {
+                ::core::panic!(#wrong_name);
+            }
+        };
+        #[automatically_derived]
+        impl #p::NextVersion for #prev {}
+    };
+    (methods, chain)
 }
 
 /// `Event::__decode` reading the fields one by one through

@@ -56,6 +56,7 @@ pub(crate) fn stubs(s: &Stub, event: bool) -> TokenStream {
         out.extend(quote! {
             static __CONTINUUM_EVENT: #p::EventSchema = #p::EventSchema {
                 name: "",
+                version: 1,
                 payload: ::core::option::Option::None,
                 docs: "",
                 key: ::core::option::Option::None,

@@ -260,6 +260,9 @@ pub struct Envelope {
     type_name: Cow<'static, str>,
     data: String,
     channel: Option<String>,
+    /// The declaration's version, sent as `"version"` (typed envelopes
+    /// only: the server need not recognise the version by shape).
+    version: Option<u32>,
     problem: Option<Problem>,
 }
 
@@ -280,6 +283,7 @@ impl Envelope {
             type_name: Cow::Borrowed(E::TYPE),
             data,
             channel: None,
+            version: Some(E::VERSION),
             problem,
         }
     }
@@ -291,6 +295,7 @@ impl Envelope {
             type_name: Cow::Owned(type_name.into()),
             data: data.to_string(),
             channel: None,
+            version: None,
             problem: None,
         }
     }
@@ -332,6 +337,10 @@ impl Envelope {
         if let Some(channel) = &self.channel {
             out.extend_from_slice(b",\"channel\":");
             let _ = serde_json::to_writer(&mut *out, channel);
+        }
+        if let Some(version) = self.version {
+            out.extend_from_slice(b",\"version\":");
+            out.extend_from_slice(version.to_string().as_bytes());
         }
         out.push(b'}');
     }

@@ -11,7 +11,7 @@ use super::report::{Change, Direction, Report};
 use super::rules::{self, Finding};
 use super::shape::{self, Body, Fields, Repr, Shape};
 use super::values;
-use super::Contract;
+use super::{Contract, EventVersion};
 use crate::validate::IssueCode;
 
 /// Compare `old` with `new`: every change, judged in both directions.
@@ -36,10 +36,9 @@ pub fn diff(old: &Contract, new: &Contract) -> Report {
                 "event type added",
                 "old readers skip event types they do not know",
             )),
-            (Some(o), Some(n)) => {
-                let mut walk = Walk::new(name, &o.schema, &n.schema);
-                walk.node("data", &o.schema, &n.schema);
-                changes.append(&mut walk.out);
+            (Some(_), Some(_)) => {
+                let (o, n) = (old.versions(name), new.versions(name));
+                event_versions(name, o.unwrap_or_default(), n.unwrap_or_default(), &mut changes);
             }
             (None, None) => {}
         }
@@ -51,6 +50,73 @@ pub fn diff(old: &Contract, new: &Contract) -> Report {
         (compatible, c.event.clone(), c.path.clone(), c.what.clone())
     });
     Report { changes }
+}
+
+/// The changes between two schemas of one event (`event` names it in
+/// the report: `ai.task.progress`, or `ai.task.progress@1` for an older
+/// version kept beside the newest).
+fn compare(event: &str, old: &Value, new: &Value) -> Vec<Change> {
+    let mut walk = Walk::new(event, old, new);
+    walk.node("data", old, new);
+    walk.out
+}
+
+/// One event present in both contracts, by version (see "Versions" in the
+/// [module docs](super)). The newest versions are compared in both
+/// directions when they are the same version. A newer version in the new
+/// contract is an intended change, compatible: old writers' events of the
+/// old newest version are still accepted and upcast, and an old reader
+/// gets `continuum.reset` (`contract`) instead of the new shape. Every
+/// version the old contract had must still read the same in the new one
+/// (backward only: the new build publishes its newest version alone).
+fn event_versions(name: &str, old: &[EventVersion], new: &[EventVersion], out: &mut Vec<Change>) {
+    let (Some(old_top), Some(new_top)) = (old.last(), new.last()) else {
+        return;
+    };
+    let (o, n) = (old_top.version, new_top.version);
+    if n == o {
+        out.append(&mut compare(name, &old_top.schema, &new_top.schema));
+    } else if n > o {
+        let finding = Finding::compatible(
+            format!("new version {n} with an upcast from version {o}"),
+            format!(
+                "old workers' version-{o} events are accepted and upcast to version {n}; \
+                 old readers get continuum.reset (contract) instead of version {n}"
+            ),
+        );
+        out.push(finding.at(name, "type"));
+    } else {
+        let finding = Finding::backward(
+            format!("version {o} removed; the newest is now version {n}"),
+            format!(
+                "old workers posting version {o} get 422 `unknown_version`, and version-{o} \
+                 events the old build stored reset this build's subscribers (contract)"
+            ),
+        );
+        out.push(finding.at(name, "type"));
+    }
+    for before in old.iter().filter(|v| v.version < o.min(n) || (n > o && v.version == o)) {
+        let at = format!("{name}@{}", before.version);
+        match new.iter().find(|v| v.version == before.version) {
+            None => out.push(
+                Finding::backward(
+                    format!("version {} removed", before.version),
+                    format!(
+                        "old workers posting version {} get 422 `unknown_version`, and such \
+                         events the old build stored reset this build's subscribers (contract)",
+                        before.version
+                    ),
+                )
+                .at(&at, "type"),
+            ),
+            Some(now) => out.extend(
+                compare(&at, &before.schema, &now.schema)
+                    .into_iter()
+                    .filter(|c| c.backward.is_some())
+                    .map(|c| Change { forward: None, ..c }),
+            ),
+        }
+    }
 }
 
 /// One event's walk over its old and new schemas.

@@ -104,6 +104,61 @@
 //! removed are compatible (readers ignore unknown control events and treat
 //! an unknown reset reason as a reset); a changed envelope breaks both ways.
 //!
+//! # Versions: an intended break
+//!
+//! A change that breaks is made as a new version of the event, its old
+//! declaration kept beside it (`version = N` and `upcast_from = Previous`,
+//! see [`crate::event`]). [`Contract::of`] lists every version, and
+//! [`diff()`] judges versions by the same definition:
+//!
+//! | change (old → new) | backward | forward | line |
+//! |---|---|---|---|
+//! | a new newest version, the old newest kept | ok: old writers' and stored events of the old version are accepted and upcast | ok: an old reader gets `continuum.reset` (`contract`), never the new shape | `compatible ai.task.progress type: new version 2 with an upcast from version 1; …` |
+//! | a kept older version changed | judged as any change, backward only (the new build never publishes it): `ai.task.progress@1 data.note` | — | `breaking backward ai.task.progress@1 data.note: …` |
+//! | a version removed (or the newest rolled back) | **breaks** (`unknown_version`; stored events reset subscribers) | ok | `breaking backward ai.task.progress@1 type: version 1 removed; …` |
+//! | same newest version on both sides | every rule above, both directions | | |
+//!
+//! ```
+//! use continuum_runtime::contract::{self, Contract, Mode};
+//! use continuum_runtime::Registry;
+//!
+//! mod old {
+//!     use continuum_runtime::prelude::*;
+//!     #[continuum_event("docs.contract.step")]
+//!     pub struct Step { pub percent: u8 }
+//! }
+//! mod new {
+//!     use continuum_runtime::prelude::*;
+//!     #[continuum_event("docs.contract.step")]
+//!     pub struct StepV1 { pub percent: u8 }
+//!     #[continuum_event("docs.contract.step", version = 2, upcast_from = StepV1)]
+//!     pub struct StepV2 { pub fraction: f32 }
+//!     impl From<StepV1> for StepV2 {
+//!         fn from(v1: StepV1) -> Self { StepV2 { fraction: f32::from(v1.percent) / 100.0 } }
+//!     }
+//! }
+//!
+//! let mut before = Registry::new();
+//! before.register::<old::Step>().unwrap();
+//! let mut after = Registry::new();
+//! after.register::<new::StepV2>().unwrap();
+//! let report = contract::diff(&Contract::of(&before), &Contract::of(&after));
+//! assert!(!report.breaks(Mode::Full));
+//! assert_eq!(
+//!     report.to_string(),
+//!     "compatible docs.contract.step type: new version 2 with an upcast from version 1; \
+//!      old workers' version-1 events are accepted and upcast to version 2; \
+//!      old readers get continuum.reset (contract) instead of version 2\n"
+//! );
+//! ```
+//!
+//! At run time the same promise holds: ingest takes every version (the
+//! envelope's `"version"`, or recognised by shape) and publishes the
+//! newest; a node upcasts older entries it reads from a shared stream and
+//! resets (`contract`) the subscribers of a type whose entry is newer than
+//! it knows; a subscriber whose `contract=` fingerprint differs gets a
+//! `contract` reset for every type whose version it does not read.
+//!
 //! # The file
 //!
 //! ```json
@@ -119,8 +174,8 @@
 //! ```
 //!
 //! Keys are sorted and the text ends with a newline, so it is the same on
-//! every build and platform. Each event lists its versions (one for now,
-//! version 1); the schema is [`json_schema`](crate::json_schema::json_schema)'s
+//! every build and platform. Each event lists its versions, oldest first
+//! (one, version 1, unless declared otherwise); the schema is [`json_schema`](crate::json_schema::json_schema)'s
 //! with an `x-continuum-type` keyword on integer, float and fixed-size array
 //! nodes naming the Rust type a reader holds the value in (`"u8"`, `"f32"`),
 //! which JSON Schema's merged bounds alone cannot say.
@@ -183,7 +238,7 @@ pub struct Contract {
 /// One version of one event in a [`Contract`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventVersion {
-    /// The version number; `1` for every event until versions can be declared.
+    /// The version number (`version = N` on the declaration; 1 by default).
     pub version: u64,
     /// The payload's JSON Schema (the envelope's `data`), annotated with
     /// [`TYPE_KEY`].
@@ -195,10 +250,15 @@ impl Contract {
     pub fn of(registry: &Registry) -> Contract {
         let events = registry
             .iter()
-            .map(|reg| {
-                let schema = annotate::annotated_schema((reg.schema)());
-                let version = EventVersion { version: 1, schema };
-                (reg.type_name.to_owned(), vec![version])
+            .map(|newest| {
+                let versions = registry
+                    .versions(newest.type_name)
+                    .map(|reg| EventVersion {
+                        version: u64::from(reg.version),
+                        schema: annotate::annotated_schema((reg.schema)()),
+                    })
+                    .collect();
+                (newest.type_name.to_owned(), versions)
             })
             .collect();
         Contract {
@@ -295,6 +355,11 @@ impl Contract {
     /// Every event's name and versions (oldest first), sorted by name.
     pub fn events(&self) -> impl Iterator<Item = (&str, &[EventVersion])> {
         self.events.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    /// Every version of the event `name`, oldest first.
+    pub fn versions(&self, name: &str) -> Option<&[EventVersion]> {
+        self.events.get(name).map(Vec::as_slice)
     }
 
     /// The newest version of the event `name`.

@@ -14,33 +14,9 @@ use super::rules::Finding;
 use super::shape::strip_cosmetic;
 use crate::sse::{ResetReason, CONNECTED_EVENT, RESET_EVENT};
 
-/// Every reset reason, by wire name. The `match` makes a new
-/// [`ResetReason`] variant a compile error here until it is listed.
+/// Every reset reason, by wire name, sorted.
 pub(crate) fn reset_reasons() -> Vec<&'static str> {
-    const ALL: [ResetReason; 6] = [
-        ResetReason::Evicted,
-        ResetReason::ForeignEpoch,
-        ResetReason::Lagged,
-        ResetReason::UnknownId,
-        ResetReason::StreamLost,
-        ResetReason::Expired,
-    ];
-    // Exhaustive on purpose: adding a reason must extend `ALL`.
-    const fn listed(r: ResetReason) -> bool {
-        match r {
-            ResetReason::Evicted
-            | ResetReason::ForeignEpoch
-            | ResetReason::Lagged
-            | ResetReason::UnknownId
-            | ResetReason::StreamLost
-            | ResetReason::Expired => true,
-        }
-    }
-    let mut names: Vec<&'static str> = ALL
-        .iter()
-        .filter(|r| listed(**r))
-        .map(|r| r.as_str())
-        .collect();
+    let mut names: Vec<&'static str> = ResetReason::ALL.iter().map(|r| r.as_str()).collect();
     names.sort_unstable();
     names
 }
@@ -56,6 +32,8 @@ pub(crate) fn runtime() -> Value {
                 "type": { "type": "string" },
                 "data": {},
                 "channel": { "anyOf": [{ "type": "null" }, { "type": "string", "minLength": 1 }] },
+                // The declaration's version (`version = N`); absent: recognised by shape.
+                "version": { "type": "integer", "minimum": 1 },
             },
             "required": ["type"],
             "additionalProperties": false,
@@ -75,6 +53,8 @@ pub(crate) fn runtime() -> Value {
                 "type": "object",
                 "properties": {
                     "reason": { "type": "string", "enum": reset_reasons() },
+                    // With `contract`: the event types the stream stops sending.
+                    "types": { "type": "array", "items": { "type": "string" } },
                 },
                 "required": ["reason"],
             },
@@ -88,6 +68,9 @@ pub(crate) fn runtime() -> Value {
 /// (an unknown reason is still a reset).
 pub(crate) fn diff(old: &Value, new: &Value, out: &mut Vec<Change>) {
     for key in ["envelope", "reserved"] {
+        if key == "envelope" && envelope_members_added(&old[key], &new[key], out) {
+            continue;
+        }
         if strip_cosmetic(&old[key]) != strip_cosmetic(&new[key]) {
             let f = Finding::both(
                 format!("the runtime's `{key}` changed"),
@@ -120,6 +103,41 @@ pub(crate) fn diff(old: &Value, new: &Value, out: &mut Vec<Change>) {
             _ => control(name, o, n, out),
         }
     }
+}
+
+/// When the new envelope only adds optional members (as `version` was
+/// added), report each as compatible and return `true`: old writers do not
+/// send them, and the server never writes them into an SSE frame.
+fn envelope_members_added(old: &Value, new: &Value, out: &mut Vec<Change>) -> bool {
+    let (Some(op), Some(np)) = (old["properties"].as_object(), new["properties"].as_object())
+    else {
+        return false;
+    };
+    let mut trimmed = strip_cosmetic(new);
+    let mut added = Vec::new();
+    for (name, _) in np.iter().filter(|(name, _)| !op.contains_key(*name)) {
+        let required = new["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == name.as_str()));
+        if required {
+            return false;
+        }
+        if let Some(props) = trimmed["properties"].as_object_mut() {
+            props.remove(name);
+        }
+        added.push(name.clone());
+    }
+    if added.is_empty() || trimmed != strip_cosmetic(old) {
+        return false;
+    }
+    for name in added {
+        let f = Finding::compatible(
+            format!("optional envelope member `{name}` added"),
+            "old writers do not send it; the server never writes it into an event's frame",
+        );
+        out.push(f.at("continuum", &format!("envelope.{name}")));
+    }
+    true
 }
 
 /// One control event's `data`, field by field, and each field's `enum`.
@@ -188,6 +206,7 @@ mod tests {
         assert_eq!(
             reset_reasons(),
             [
+                "contract",
                 "evicted",
                 "expired",
                 "foreign_epoch",

@@ -4,6 +4,12 @@
 //! The body is checked in two passes: first as JSON (a syntax error is a
 //! `400` with line and column), then each envelope's shape and payload (every
 //! problem in every envelope becomes one issue of one `422`).
+//!
+//! An envelope's payload is decoded as the `version` it names; without one,
+//! as the newest version of its type, then as each older one (newest
+//! first): the first that accepts it. An older version is upcast to the
+//! newest, so what is published is always the newest shape
+//! ([`Registry::decode`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,7 +22,7 @@ use serde_json::value::RawValue;
 
 use super::error::ApiError;
 use crate::event::DynEvent;
-use crate::registry::Registry;
+use crate::registry::{DecodeError, Registry};
 
 /// One problem in an ingest body, as the `422` reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -24,7 +30,7 @@ pub(crate) struct WireIssue {
     /// Where, in wire names: `data.progress`, `[2].type`, `` (the body itself).
     pub(crate) path: String,
     /// `required`, `type`, `unknown_field`, `duplicate_field`, `unknown_type`,
-    /// `reserved_type`, or a validation code (`range`, `length`, …).
+    /// `unknown_version`, `upcast`, `reserved_type`, or a validation code (`range`, `length`, …).
     pub(crate) code: Cow<'static, str>,
     pub(crate) message: Cow<'static, str>,
 }
@@ -175,15 +181,17 @@ fn decode_fields(
     issues: &mut Vec<WireIssue>,
 ) -> Option<Decoded> {
     let before = issues.len();
-    let (mut ty, mut data, mut channel) = (None, None, None);
+    let (mut ty, mut data, mut channel, mut version) = (None, None, None, None);
     for (key, value) in fields {
         let slot = match key.as_str() {
             "type" => &mut ty,
             "data" => &mut data,
             "channel" => &mut channel,
+            "version" => &mut version,
             _ => {
-                let message =
-                    format!("unknown envelope field `{key}`; expected `type`, `data` or `channel`");
+                let message = format!(
+                    "unknown envelope field `{key}`; expected `type`, `data`, `channel` or `version`"
+                );
                 issues.push(WireIssue::new(join(prefix, &key), "unknown_field", message));
                 continue;
             }
@@ -227,6 +235,17 @@ fn decode_fields(
         }
     };
 
+    // Absent: the version is recognised by the payload's shape.
+    let version = match version.map(|raw| serde_json::from_str::<u32>(raw.get())) {
+        None => None,
+        Some(Ok(v)) if v >= 1 => Some(v),
+        Some(_) => {
+            let message = "`version` must be a whole number from 1 (or absent)";
+            issues.push(WireIssue::new(join(prefix, "version"), "type", message));
+            None
+        }
+    };
+
     let ty = ty?;
     if crate::hub::is_reserved_type(&ty) {
         let message = format!(
@@ -239,21 +258,38 @@ fn decode_fields(
         ));
         return None;
     }
-    let Some(registration) = registry.get(&ty) else {
-        let message = format!("unknown event type `{ty}`");
-        issues.push(WireIssue::new(
-            join(prefix, "type"),
-            "unknown_type",
-            message,
-        ));
-        return None;
-    };
     // A missing `data` is `null`: what a unit event serializes to.
     let payload = data.map_or("null", RawValue::get);
-    match (registration.decode)(payload) {
+    match registry.decode(&ty, version, payload) {
         Ok(event) if issues.len() == before => Some((event, channel)),
         Ok(_) => None,
-        Err(errors) => {
+        Err(DecodeError::UnknownType) => {
+            let message = format!("unknown event type `{ty}`");
+            issues.push(WireIssue::new(
+                join(prefix, "type"),
+                "unknown_type",
+                message,
+            ));
+            None
+        }
+        Err(DecodeError::UnknownVersion { newest }) => {
+            let message = format!(
+                "event type `{ty}` has no version {}; this server reads versions 1 to {newest}",
+                version.unwrap_or(1)
+            );
+            issues.push(WireIssue::new(
+                join(prefix, "version"),
+                "unknown_version",
+                message,
+            ));
+            None
+        }
+        Err(DecodeError::Upcast { to }) => {
+            let message = format!("the server could not upcast this event to version {to}");
+            issues.push(WireIssue::new(join(prefix, "data"), "upcast", message));
+            None
+        }
+        Err(DecodeError::Invalid(errors)) => {
             issues.extend(
                 errors
                     .prefixed(&join(prefix, "data"))

@@ -1,4 +1,5 @@
-//! The subscribe query string: `?types=a.b,media.*&lastEventId=…`.
+//! The subscribe query string: `?types=a.b,media.*&lastEventId=…`, and the
+//! client's contract: `&contract=<fingerprint>&versions=ai.task.progress@2,…`.
 
 use std::borrow::Cow;
 
@@ -12,6 +13,26 @@ pub(crate) struct SubscribeQuery {
     pub(crate) last_event_id: Option<String>,
     /// `snapshot=true` (or `1`): start with the keyed state.
     pub(crate) snapshot: bool,
+    /// `contract`: the fingerprint of the client's contract.
+    pub(crate) contract: Option<String>,
+    /// `versions`, as written: `<type>@<version>` items, comma-separated.
+    pub(crate) versions: Option<String>,
+}
+
+/// `ai.task.progress@2,media.done@3` → the pairs; an item that is not
+/// `<type>@<version from 1>` is returned as the error.
+pub(crate) fn parse_versions(text: &str) -> Result<Vec<(String, u32)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let (ty, v) = item.rsplit_once('@').ok_or_else(|| item.to_owned())?;
+            match v.parse::<u32>() {
+                Ok(v) if v >= 1 && !ty.is_empty() => Ok((ty.to_owned(), v)),
+                _ => Err(item.to_owned()),
+            }
+        })
+        .collect()
 }
 
 impl SubscribeQuery {
@@ -28,6 +49,8 @@ impl SubscribeQuery {
                 ),
                 "lastEventId" => out.last_event_id = Some(value.into_owned()),
                 "snapshot" => out.snapshot = matches!(&*value, "true" | "1" | ""),
+                "contract" => out.contract = Some(value.trim().to_owned()),
+                "versions" => out.versions = Some(value.into_owned()),
                 _ => {}
             }
         }
@@ -99,6 +122,22 @@ mod tests {
         assert!(SubscribeQuery::parse(Some("snapshot=true&types=a.b")).snapshot);
         assert!(SubscribeQuery::parse(Some("snapshot=1")).snapshot);
         assert!(!SubscribeQuery::parse(Some("snapshot=false")).snapshot);
+    }
+
+    #[test]
+    fn parses_the_clients_contract() {
+        let q = SubscribeQuery::parse(Some(
+            "contract=0123456789abcdef&versions=ai.task.progress%402,media.done@3",
+        ));
+        assert_eq!(q.contract.as_deref(), Some("0123456789abcdef"));
+        assert_eq!(
+            parse_versions(&q.versions.unwrap()).unwrap(),
+            [("ai.task.progress".to_owned(), 2), ("media.done".to_owned(), 3)]
+        );
+        assert_eq!(parse_versions("").unwrap(), []);
+        for bad in ["a.b", "a.b@0", "a.b@x", "@2", "a.b@2,c"] {
+            assert!(parse_versions(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use http::{Response, StatusCode};
 use super::body::ResponseBody;
 use super::client_addr::client_ip;
 use super::error::ApiError;
-use super::query::SubscribeQuery;
+use super::query::{parse_versions, SubscribeQuery};
 use super::Shared;
 use crate::hub::limits::Refused;
 use crate::hub::{SseOptions, TypeFilter};
@@ -54,6 +54,17 @@ pub(crate) fn subscribe(
                 .with("item", e.item())
         })?,
     };
+    let versions = match &query.versions {
+        None => Vec::new(),
+        Some(text) => parse_versions(text).map_err(|item| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_versions",
+                format!("`versions` item `{item}` is not `<type>@<version>`, e.g. `ai.task.progress@2`"),
+            )
+            .with("item", item)
+        })?,
+    };
     let grant = hub.authorize(parts).map_err(|reject| {
         let code = match reject.status() {
             StatusCode::UNAUTHORIZED => "unauthorized",
@@ -80,6 +91,9 @@ pub(crate) fn subscribe(
         .types(types)
         .grant(grant)
         .snapshot(query.snapshot);
+    if let Some(fingerprint) = query.contract {
+        options = options.contract(fingerprint, versions.iter().map(|(t, v)| (t.as_str(), *v)));
+    }
     if let Some(id) = last_event_id {
         options = options.last_event_id(id);
     }

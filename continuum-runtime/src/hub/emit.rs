@@ -25,6 +25,8 @@ pub enum EmitError {
     ReservedType(Cow<'static, str>),
     /// The backplane failed to publish.
     Backplane(BackplaneError),
+    /// An event of an older version could not be upcast to the newest.
+    Upcast(crate::registry::DecodeError),
 }
 
 impl EmitError {
@@ -44,6 +46,7 @@ impl fmt::Display for EmitError {
                 "event type `{t}` is reserved: `continuum.*` types are sent by the hub only"
             ),
             EmitError::Backplane(e) => e.fmt(f),
+            EmitError::Upcast(e) => write!(f, "event could not be upcast: {e}"),
         }
     }
 }
@@ -55,6 +58,7 @@ impl std::error::Error for EmitError {
             EmitError::Encode(e) => Some(e),
             EmitError::ReservedType(_) => None,
             EmitError::Backplane(e) => Some(e),
+            EmitError::Upcast(e) => Some(e),
         }
     }
 }

@@ -8,7 +8,7 @@
 //! # #[derive(serde::Serialize, serde::Deserialize)]
 //! # struct Ping { n: u32 }
 //! # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
-//! # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "", key: None, ttl: None };
+//! # static SCHEMA: EventSchema = EventSchema { name: "ping", version: 1, payload: None, docs: "", key: None, ttl: None };
 //! # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!
@@ -71,7 +71,8 @@ use crate::backplane::{Ack, Backplane, IdempotencyKey, InMemory, LocalLog, Outgo
 use crate::config::Config;
 use crate::event::{DynEvent, Event};
 use crate::metrics::{IngestReject, Metrics, MetricsSnapshot};
-use crate::registry::Registry;
+use crate::registry::{DecodeError, Registry};
+use crate::ring::versions::Versions;
 use crate::ring::{KeyedState, Log};
 use crate::trace::TraceContext;
 
@@ -158,7 +159,12 @@ impl Hub {
             config.max_keys_per_type,
         );
         let log = LocalLog {
-            log: Arc::new(Log::with_state(crate::id::Epoch::random(), capacity, state)),
+            log: Arc::new(Log::with_state(
+                crate::id::Epoch::random(),
+                capacity,
+                state,
+                Versions::new(registry.clone()),
+            )),
         };
         backplane.attach(log.clone());
         Hub {
@@ -261,7 +267,7 @@ impl Hub {
         if let Err(issues) = event.validate() {
             return Emit::failed(EmitError::Invalid(issues));
         }
-        match encode_typed(Arc::new(event), channel) {
+        match self.encode(Arc::new(event), channel) {
             Ok(out) => self.publish(vec![out], None, None, emit::first_id),
             Err(e) => Emit::failed(e),
         }
@@ -296,12 +302,44 @@ impl Hub {
         }
         match events
             .into_iter()
-            .map(|e| encode_typed(Arc::new(e), None))
+            .map(|e| self.encode(Arc::new(e), None))
             .collect::<Result<Vec<_>, _>>()
         {
             Ok(batch) => self.publish(batch, None, None, emit::ids),
             Err(e) => Emit::failed(e),
         }
+    }
+
+    /// Encode a typed event. One of an older version (its struct kept
+    /// beside the newest, `version = N`) is upcast first: what is
+    /// published is always the newest shape. One branch when no type has
+    /// several versions.
+    fn encode<E: Event>(
+        &self,
+        event: Arc<E>,
+        channel: Option<Arc<str>>,
+    ) -> Result<Outgoing, EmitError> {
+        let registry = &self.inner.registry;
+        if !registry.has_versions() || registry.get(E::TYPE).is_none_or(|r| r.version == E::VERSION) {
+            return encode_typed(event, channel);
+        }
+        let newest = registry
+            .upcast(E::TYPE, E::VERSION, event)
+            .map_err(|e| match e {
+                DecodeError::Invalid(issues) => EmitError::Invalid(issues),
+                other => EmitError::Upcast(other),
+            })?;
+        let mut data = Vec::with_capacity(128);
+        newest.write_data(&mut data).map_err(EmitError::Encode)?;
+        let key = newest.dyn_key().map(|k| Arc::from(&*k));
+        Ok(Outgoing {
+            type_name: Cow::Borrowed(E::TYPE),
+            channel,
+            data: Bytes::from(data),
+            value: Some(newest.into_any()),
+            trace: None,
+            key,
+        })
     }
 
     /// Publish events already validated (as the registry's `decode` returns
@@ -519,7 +557,7 @@ impl Hub {
     /// # #[derive(serde::Serialize, serde::Deserialize, Debug)]
     /// # struct Ping { n: u32 }
     /// # impl Payload for Ping { fn check(&self, _: &mut Checker) {} fn describe() -> TypeSchema { TypeSchema::Any } }
-    /// # static SCHEMA: EventSchema = EventSchema { name: "ping", payload: None, docs: "", key: None, ttl: None };
+    /// # static SCHEMA: EventSchema = EventSchema { name: "ping", version: 1, payload: None, docs: "", key: None, ttl: None };
     /// # impl Event for Ping { const TYPE: &'static str = "ping"; fn schema() -> &'static EventSchema { &SCHEMA } }
     /// use std::future::poll_fn;
     /// use std::pin::Pin;

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::limits::Admission;
 use super::{Grant, Inner, TypeFilter};
 use crate::id::{encode_u64, splitmix64};
-use crate::ring::{Read, Registration, Wants};
+use crate::ring::{Frame, Read, Registration, Wants};
 use crate::sse::{self, ResetReason};
 
 /// Frames copied out of the ring per read-lock acquisition.
@@ -49,6 +49,12 @@ pub struct SseOptions {
     /// then `continuum.snapshot`. Not sent when `last_event_id` replays
     /// from the buffer; sent after the reset when it cannot.
     pub snapshot: bool,
+    /// The fingerprint of the contract the client was built from (the
+    /// `contract` query); `None`: the client does not say, nothing is checked.
+    pub contract: Option<String>,
+    /// The version the client reads of each event type it reads at version
+    /// 2 or later (the `versions` query); any other type: version 1.
+    pub versions: Vec<(String, u32)>,
 }
 
 impl SseOptions {
@@ -80,6 +86,72 @@ impl SseOptions {
         self.snapshot = snapshot;
         self
     }
+    /// The client's contract: its fingerprint, and the types it reads at a
+    /// version above 1. With a fingerprint other than the hub's, every
+    /// subscribed type whose version here differs from the client's is
+    /// named in one `continuum.reset` (`contract`) right after the
+    /// handshake, and none of its events is sent on this stream.
+    ///
+    /// ```
+    /// use continuum_runtime::hub::SseOptions;
+    ///
+    /// let opts = SseOptions::new().contract("0123456789abcdef", [("ai.task.progress", 2)]);
+    /// assert_eq!(opts.versions, [("ai.task.progress".to_owned(), 2)]);
+    /// ```
+    pub fn contract<'a>(
+        mut self,
+        fingerprint: impl Into<String>,
+        versions: impl IntoIterator<Item = (&'a str, u32)>,
+    ) -> Self {
+        self.contract = Some(fingerprint.into());
+        self.versions = versions
+            .into_iter()
+            .map(|(t, v)| (t.to_owned(), v))
+            .collect();
+        self
+    }
+}
+
+/// The subscribed types whose version on this hub is not the one the
+/// client reads, sorted; none when the client sent no fingerprint, or the
+/// hub's.
+fn unreadable_types(inner: &Inner, options: &SseOptions) -> Vec<&'static str> {
+    let Some(fingerprint) = &options.contract else {
+        return Vec::new();
+    };
+    let versions = &inner.log.log.versions;
+    if **versions.fingerprint() == **fingerprint {
+        return Vec::new();
+    }
+    let mut types: Vec<&'static str> = versions
+        .registry()
+        .iter()
+        .filter(|reg| options.types.matches(reg.type_name))
+        .filter(|reg| {
+            let client = options
+                .versions
+                .iter()
+                .find(|(t, _)| t == reg.type_name)
+                .map_or(1, |(_, v)| *v);
+            client != reg.version
+        })
+        .map(|reg| reg.type_name)
+        .collect();
+    types.sort_unstable();
+    types
+}
+
+/// A frame of a type the subscriber was told it will not get, or a
+/// `contract` reset: the reset goes out once per type, then nothing of it.
+fn contract_filter(blocked: &mut Option<Box<Vec<String>>>, frame: &Frame) -> bool {
+    let list = blocked.get_or_insert_with(Default::default);
+    if list.iter().any(|t| **t == *frame.type_name) {
+        return false;
+    }
+    if frame.contract {
+        list.push(frame.type_name.to_string());
+    }
+    true
 }
 
 /// A grant's expiry and its timer, made at the first poll (a timer needs a
@@ -123,6 +195,9 @@ pub struct SseStream {
     expiry: Option<Box<ExpiryTimer>>,
     /// The subscriber's place under the hub's caps, given back on drop.
     _admission: Option<Admission>,
+    /// Event types this stream no longer sends (after a `contract` reset);
+    /// `None`, and no cost, until there is one.
+    blocked: Option<Box<Vec<String>>>,
 }
 
 impl fmt::Debug for SseStream {
@@ -167,6 +242,14 @@ impl SseStream {
             start.epoch,
             Some(start.resume),
         ));
+        let unreadable = unreadable_types(&inner, &options);
+        let blocked = if unreadable.is_empty() {
+            None
+        } else {
+            pending.push_back(sse::contract_reset_frame(unreadable.iter().copied(), None));
+            inner.metrics.resets.fetch_add(1, Relaxed);
+            Some(Box::new(unreadable.iter().map(|t| t.to_string()).collect()))
+        };
         if let Some(reason) = start.reset {
             pending.push_back(sse::reset_frame(reason, None));
             inner.metrics.resets.fetch_add(1, Relaxed);
@@ -188,6 +271,7 @@ impl SseStream {
             })
         });
         SseStream {
+            blocked,
             expiry,
             _admission: admission,
             heartbeat: log.heartbeat_generation(),
@@ -367,13 +451,20 @@ impl SseStream {
                     continue;
                 }
                 let (filter, grant, pending) = (&self.filter, &self.grant, &mut self.pending);
+                let blocked = &mut self.blocked;
                 let resets = &self.inner.metrics.resets;
                 let read = log.read(self.cursor, READ_BATCH, |f| {
                     if f.control {
                         // The backplane's reset: for every subscriber.
                         resets.fetch_add(1, Relaxed);
                         pending.push_back(f.bytes.clone());
-                    } else if filter.matches(&f.type_name) && grant.allows(f.channel.as_deref()) {
+                    } else if filter.matches(&f.type_name)
+                        && grant.allows(f.channel.as_deref())
+                        && ((blocked.is_none() && !f.contract) || contract_filter(blocked, f))
+                    {
+                        if f.contract {
+                            resets.fetch_add(1, Relaxed);
+                        }
                         pending.push_back(f.bytes.clone());
                     }
                     true

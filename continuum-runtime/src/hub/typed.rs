@@ -108,6 +108,9 @@ impl<E: Event> Subscription<E> {
                     if f.control {
                         // The backplane lost events it cannot count.
                         ready.push_back(Err(Lagged { skipped: 0 }));
+                    } else if f.contract && f.type_name == E::TYPE {
+                        // An event of a version newer than this build knows.
+                        ready.push_back(Err(Lagged { skipped: 1 }));
                     } else if f.type_name == E::TYPE {
                         let typed = match &f.value {
                             Some(v) => v.clone().downcast::<E>().ok(),

@@ -63,4 +63,27 @@ pub(crate) struct Frame {
     /// or events left it before this node read them): every subscriber gets
     /// it, whatever its type filter and grant.
     pub(crate) control: bool,
+    /// A `continuum.reset` (`contract`) in place of an event of `type_name`
+    /// this node cannot send (a version newer than its build knows): for the
+    /// subscribers that would have received the event, once each.
+    pub(crate) contract: bool,
+}
+
+impl Frame {
+    /// The `contract` reset that stands in for the event `o`, which this
+    /// node cannot send; it carries the event's id, so a client resumes
+    /// after it.
+    pub(crate) fn contract(id: EventId, o: Outgoing) -> Frame {
+        Frame {
+            id,
+            bytes: crate::sse::contract_reset_frame([&*o.type_name], Some(id)),
+            type_name: o.type_name,
+            channel: o.channel,
+            value: None,
+            data: None,
+            key: None,
+            control: false,
+            contract: true,
+        }
+    }
 }

@@ -66,6 +66,32 @@ impl LocalLog {
         self.log.deliver(events)
     }
 
+    /// As [`deliver`](Self::deliver), for events written by any build at
+    /// the given versions (a shared backplane stores each event's version
+    /// beside it: [`version_of`](Self::version_of) when publishing, 1 when
+    /// absent). An older version is upcast to this build's newest once,
+    /// before fan-out and replay; a version newer than this build knows is
+    /// never sent: the subscribers of its type get `continuum.reset`
+    /// (`contract`) in its place, and no more events of that type.
+    pub fn deliver_versioned(&self, events: Vec<(EventId, Outgoing, u32)>) {
+        self.log.deliver_versioned(events)
+    }
+
+    /// The version this build publishes events of `type_name` at (1 unless
+    /// declared with `version = N`): what a shared backplane stores beside
+    /// each event.
+    pub fn version_of(&self, type_name: &str) -> u32 {
+        self.log.versions.newest(type_name)
+    }
+
+    /// This build's contract fingerprint
+    /// ([`Contract::fingerprint`](crate::contract::Contract::fingerprint) of
+    /// the hub's registry), computed once: what a shared backplane stores
+    /// beside each event, so a reader knows which build wrote it.
+    pub fn fingerprint(&self) -> &str {
+        self.log.versions.fingerprint()
+    }
+
     /// The stream's epoch is `epoch` and the next events come after
     /// `after_seq`. The first call sets where the log starts (silently: at
     /// attach, or when a shared backplane has joined its stream); later, when the backplane's

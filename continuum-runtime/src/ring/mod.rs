@@ -26,6 +26,7 @@ mod keyed;
 mod local;
 mod start;
 pub(crate) mod state;
+pub(crate) mod versions;
 
 pub(crate) use self::frame::Frame;
 pub use self::frame::Outgoing;
@@ -36,6 +37,7 @@ pub use self::local::{LocalLog, WeakLocalLog};
 pub(crate) use self::start::Start;
 pub(crate) use self::state::{KeyedState, Snap};
 use crate::id::{Epoch, EventId};
+use self::versions::{Adapted, Versions};
 use crate::sse::{self, ResetReason};
 
 pub(crate) struct Ring {
@@ -122,6 +124,8 @@ pub(crate) struct Log {
     evict_log: Mutex<(Option<Instant>, u64)>,
     /// Whether a keyed type has a `ttl` (the ticker then sweeps the state).
     has_ttl: bool,
+    /// This build's event versions and contract fingerprint.
+    pub(crate) versions: Versions,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -156,11 +160,18 @@ impl Drop for Log {
 impl Log {
     #[cfg(test)]
     pub(crate) fn new(epoch: Epoch, capacity: usize) -> Self {
-        Log::with_state(epoch, capacity, KeyedState::new([], 1))
+        let versions = Versions::new(Default::default());
+        Log::with_state(epoch, capacity, KeyedState::new([], 1), versions)
     }
 
-    /// A log whose keyed types are those `state` knows.
-    pub(crate) fn with_state(epoch: Epoch, capacity: usize, state: KeyedState) -> Self {
+    /// A log whose keyed types are those `state` knows, for a build whose
+    /// event versions are `versions`.
+    pub(crate) fn with_state(
+        epoch: Epoch,
+        capacity: usize,
+        state: KeyedState,
+        versions: Versions,
+    ) -> Self {
         let has_ttl = state.has_ttl();
         Log {
             capacity: capacity.max(1),
@@ -184,6 +195,7 @@ impl Log {
             keys_evicted: AtomicU64::new(0),
             evict_log: Mutex::new((None, 0)),
             has_ttl,
+            versions,
         }
     }
 
@@ -223,6 +235,7 @@ impl Log {
             data,
             key: o.key,
             control: false,
+            contract: false,
         }
     }
 
@@ -255,6 +268,22 @@ impl Log {
 
     /// Append events whose ids were assigned elsewhere (shared backplanes).
     pub(crate) fn deliver(&self, events: Vec<(EventId, Outgoing)>) {
+        self.deliver_adapted(events.into_iter().map(|(id, o)| (id, Adapted::Same(o))));
+    }
+
+    /// As [`Self::deliver`], for events written at the given versions by
+    /// any build: older versions are upcast, newer ones become a `contract`
+    /// reset for their type.
+    pub(crate) fn deliver_versioned(&self, events: Vec<(EventId, Outgoing, u32)>) {
+        let versions = &self.versions;
+        self.deliver_adapted(
+            events
+                .into_iter()
+                .map(|(id, o, v)| (id, versions.adapt(o, v))),
+        );
+    }
+
+    fn deliver_adapted(&self, events: impl Iterator<Item = (EventId, Adapted)>) {
         let guard = lock(&self.publish);
         let (epoch, mut last) = {
             let ring = self.ring();
@@ -270,7 +299,10 @@ impl Log {
                 }
                 keep
             })
-            .map(|(id, o)| self.frame_traced(id, o, &mut spans))
+            .map(|(id, adapted)| match adapted {
+                Adapted::Same(o) | Adapted::Upcast(o) => self.frame_traced(id, o, &mut spans),
+                Adapted::Unreadable(o) => Frame::contract(id, o),
+            })
             .collect();
         if frames.is_empty() {
             return;
@@ -352,6 +384,7 @@ impl Log {
             data: None,
             key: None,
             control: true,
+            contract: false,
         };
         self.push(vec![frame]);
         drop(guard);

@@ -284,6 +284,9 @@ pub enum Constraint {
 pub struct EventSchema {
     /// The event's type name, e.g. `ai.task.progress`.
     pub name: &'static str,
+    /// The declaration's version (`#[continuum_event("…", version = 2)]`; 1
+    /// by default). See [`crate::registry`] for how versions are kept.
+    pub version: u32,
     /// The payload: a struct, or `None` for a unit event (no data; `data` is `null`).
     pub payload: Option<&'static StructSchema>,
     /// The `///` doc comment, trimmed.

@@ -24,6 +24,7 @@ macro_rules! event {
             fn schema() -> &'static EventSchema {
                 static SCHEMA: EventSchema = EventSchema {
                     name: $name,
+                    version: 1,
                     payload: None,
                     docs: "",
                     key: None,

@@ -50,6 +50,12 @@ pub(crate) struct Entry {
     /// The entry's number within its epoch (1, 2, 3, …): a number missing
     /// between two reads means entries were trimmed before they were read.
     pub(crate) number: Option<u64>,
+    /// The event's version (`v`; 1 when absent: single-version events, and
+    /// entries of builds before versions).
+    pub(crate) version: u32,
+    /// The writer's contract fingerprint (`w`; absent in entries of builds
+    /// before versions).
+    pub(crate) fingerprint: Option<Box<str>>,
     pub(crate) event: Outgoing,
     /// A `forget` of `event.key` (written by `FORGET`): no event to deliver,
     /// a key to drop, in order with the events around it.
@@ -95,6 +101,9 @@ pub(crate) fn parse_epoch(v: &[u8]) -> Option<Epoch> {
 ///   the event.
 /// - `k` the key of a keyed event; with `f` (and no `d`) the entry is a
 ///   forget of that key, applied in order with the events around it.
+/// - `v` the event's version (`version = N`; absent: 1). An entry whose
+///   `v` is not a version from 1 is skipped, never read as version 1.
+/// - `w` the writer's contract fingerprint (`Contract::fingerprint`).
 fn entry(v: &Value) -> Option<Entry> {
     let [id, fields] = items(v)? else {
         return None;
@@ -105,6 +114,7 @@ fn entry(v: &Value) -> Option<Entry> {
         (None, None, None, None, None);
     let mut trace = None;
     let (mut key, mut forget) = (None, false);
+    let (mut version, mut fingerprint) = (1, None);
     let fields: Vec<&[u8]> = match fields {
         Value::Map(pairs) => pairs
             .iter()
@@ -128,6 +138,13 @@ fn entry(v: &Value) -> Option<Entry> {
             }
             b"k" => key = Some(Arc::<str>::from(std::str::from_utf8(value).ok()?)),
             b"f" => forget = true,
+            b"v" => {
+                version = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&v| v >= 1)?
+            }
+            b"w" => fingerprint = std::str::from_utf8(value).ok().map(Box::from),
             _ => {}
         }
     }
@@ -138,6 +155,8 @@ fn entry(v: &Value) -> Option<Entry> {
         seq,
         epoch,
         number,
+        version,
+        fingerprint,
         event: Outgoing {
             type_name: Cow::Owned(type_name?),
             channel,

@@ -27,6 +27,13 @@
 //!   first, with an entry counter `<stream>:count`). A `Last-Event-ID` issued by any node replays on any other. A
 //!   node that starts fills its replay buffer from the stream's tail
 //!   (`XREVRANGE`), so it replays like the nodes that were running.
+//! - **Several builds on one stream.** Every entry carries the writer's
+//!   contract fingerprint (`w`) and, for an event declared with
+//!   `version = N` above 1, its version (`v`; absent means 1). A node
+//!   upcasts an older version before fan-out and replay (once per entry),
+//!   and never sends a version newer than its build knows: the subscribers
+//!   of that type get `continuum.reset` (`contract`) instead
+//!   ([`LocalLog::deliver_versioned`]).
 //! - **Never a silent gap.** Every entry carries its epoch and its number
 //!   within the epoch. When the stream
 //!   is lost (Redis restarted empty, the key deleted), publishers refuse to
@@ -351,6 +358,9 @@ pub(crate) struct Shared {
     /// with, and its epoch: checked after a reconnect (see `RESUME`).
     pub(crate) acked: Mutex<Option<(Epoch, u64)>>,
     pub(crate) metrics: RedisMetrics,
+    /// The node's contract fingerprint, written into every entry (set at
+    /// attach, from the hub's registry).
+    pub(crate) fingerprint: std::sync::OnceLock<Arc<str>>,
 }
 
 /// Counters behind [`BackplaneMetrics`](crate::metrics::BackplaneMetrics).
@@ -471,6 +481,7 @@ impl RedisBackplane {
                 reconnect: AtomicBool::new(false),
                 acked: Mutex::new(None),
                 metrics: RedisMetrics::default(),
+                fingerprint: std::sync::OnceLock::new(),
             }),
             requests,
             tasks: Mutex::new(Some(rx)),
@@ -494,6 +505,7 @@ impl Backplane for RedisBackplane {
             tracing::error!("continuum: a redis backplane can serve one hub; attach ignored");
             return;
         };
+        let _ = self.shared.fingerprint.set(Arc::from(log.fingerprint()));
         let backfill = log.capacity();
         tokio::spawn(reader::run(self.shared.clone(), log.downgrade(), backfill));
         tokio::spawn(publisher::run(self.shared.clone(), rx));
@@ -505,6 +517,11 @@ impl Backplane for RedisBackplane {
         batch: Vec<Outgoing>,
         key: Option<IdempotencyKey>,
     ) -> Publishing {
+        let versions = if batch.iter().any(|o| log.version_of(&o.type_name) > 1) {
+            batch.iter().map(|o| log.version_of(&o.type_name)).collect()
+        } else {
+            Vec::new()
+        };
         let what = publisher::What::Publish {
             ttls: batch
                 .iter()
@@ -513,6 +530,7 @@ impl Backplane for RedisBackplane {
             max_keys: log.log.max_keys(),
             batch,
             key,
+            versions,
         };
         self.send(what)
     }

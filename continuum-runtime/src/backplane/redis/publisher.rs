@@ -34,6 +34,8 @@ pub(crate) enum What {
         key: Option<IdempotencyKey>,
         ttls: Vec<u64>,
         max_keys: usize,
+        /// Each event's version; empty when every one is version 1.
+        versions: Vec<u32>,
     },
     /// Forget a key of a keyed type on every node.
     Forget { type_name: String, key: String },
@@ -57,7 +59,7 @@ impl Request {
     fn invocation(&self, shared: &Shared) -> redis::Cmd {
         let keys = &shared.keys;
         let mut cmd = redis::cmd("EVALSHA");
-        let (batch, key, ttls, max_keys) = match &self.what {
+        let (batch, key, ttls, max_keys, versions) = match &self.what {
             What::Forget { type_name, key } => {
                 let state = keys.state(type_name);
                 cmd.arg(scripts::FORGET.get_hash()).arg(6);
@@ -75,7 +77,8 @@ impl Request {
                 key,
                 ttls,
                 max_keys,
-            } => (batch, key, ttls, max_keys),
+                versions,
+            } => (batch, key, ttls, max_keys, versions),
         };
         let keyed = batch.iter().filter(|o| o.key.is_some()).count();
         cmd.arg(scripts::PUBLISH.get_hash());
@@ -96,8 +99,9 @@ impl Request {
         cmd.arg(window_ms.min(u64::MAX as u128) as u64);
         cmd.arg(if key.is_some() { "1" } else { "0" });
         cmd.arg(*max_keys);
+        cmd.arg(shared.fingerprint.get().map_or("", |f| &**f));
         // Per event, in the order `scripts::PUBLISH` reads them.
-        for (o, ttl) in batch.iter().zip(ttls) {
+        for (i, (o, ttl)) in batch.iter().zip(ttls).enumerate() {
             cmd.arg(o.type_name.as_ref())
                 .arg(o.channel.as_deref().unwrap_or(""))
                 .arg(&o.data[..]);
@@ -106,6 +110,10 @@ impl Request {
                 None => cmd.arg(""),
             };
             cmd.arg(o.key.as_deref().unwrap_or("")).arg(*ttl);
+            match versions.get(i) {
+                Some(&v) if v > 1 => cmd.arg(v),
+                _ => cmd.arg(""),
+            };
         }
         cmd
     }

@@ -15,7 +15,7 @@ use redis::{RedisResult, Value};
 use super::entry::{self, Entry};
 use super::topology::{is_primary, Connection};
 use super::{scripts, Shared};
-use crate::backplane::{LocalLog, WeakLocalLog};
+use crate::backplane::{LocalLog, Outgoing, WeakLocalLog};
 use crate::id::{Epoch, EventId};
 use crate::ring::Loaded;
 
@@ -33,6 +33,9 @@ struct Position {
     /// The number of the last entry delivered (see `scripts.rs`): the next
     /// must be one more, or entries were lost in between.
     last_number: Option<u64>,
+    /// The contract fingerprint of the last other build seen writing to
+    /// the stream (logged once per change: a rolling deploy is under way).
+    other_build: Option<Box<str>>,
 }
 
 enum Stop {
@@ -210,6 +213,7 @@ async fn sync(
             last_id: "0-0".to_owned(),
             last_seq: 0,
             last_number: Some(0),
+            other_build: None,
         });
         return Ok(());
     }
@@ -346,6 +350,7 @@ async fn join(
         last_id: last.0,
         last_seq: last.1,
         last_number: last.2,
+        other_build: None,
     });
     Ok(())
 }
@@ -357,14 +362,15 @@ fn gap(shared: &Shared, local: &LocalLog, epoch: Epoch, through: u64) {
     local.restart(epoch, through);
 }
 
-/// A run of entries to deliver in order: events, and forgets between them.
-type Run = Vec<(EventId, crate::backplane::Outgoing, bool)>;
+/// A run of entries to deliver in order: events (each with the version it
+/// was written at), and forgets between them.
+type Run = Vec<(EventId, Outgoing, bool, u32)>;
 
 fn of_epoch(epoch: Epoch, entries: Vec<Entry>) -> Run {
     entries
         .into_iter()
         .filter(|e| e.epoch == Some(epoch))
-        .map(|e| (EventId::new(epoch, e.seq), e.event, e.forget))
+        .map(|e| (EventId::new(epoch, e.seq), e.event, e.forget, e.version))
         .collect()
 }
 
@@ -372,17 +378,17 @@ fn of_epoch(epoch: Epoch, entries: Vec<Entry>) -> Run {
 /// forget where the stream has it.
 fn deliver_run(local: &LocalLog, run: Run) {
     let mut events = Vec::with_capacity(run.len());
-    for (id, event, forget) in run {
+    for (id, event, forget, version) in run {
         if forget {
-            local.deliver(std::mem::take(&mut events));
+            local.deliver_versioned(std::mem::take(&mut events));
             if let Some(key) = &event.key {
                 local.forget(&event.type_name, key);
             }
         } else {
-            events.push((id, event));
+            events.push((id, event, version));
         }
     }
-    local.deliver(events);
+    local.deliver_versioned(events);
 }
 
 /// The state hashes read at join (`HGETALL` per keyed type, in `types`
@@ -444,10 +450,16 @@ fn deliver(
             deliver_run(local, std::mem::take(&mut run));
             gap(shared, local, p.epoch, e.seq - 1);
         }
+        if let Some(build) = e.fingerprint.filter(|f| **f != *local.fingerprint()) {
+            if p.other_build.as_ref() != Some(&build) {
+                tracing::info!(stream = %shared.keys.stream, contract = %build, this = %local.fingerprint(), "continuum: another build writes to the stream (a rolling deploy?); its events are upcast, or its newer versions reset their subscribers (contract)");
+                p.other_build = Some(build);
+            }
+        }
         p.last_id.clone_from(&e.stream_id);
         p.last_seq = e.seq;
         p.last_number = e.number;
-        run.push((EventId::new(p.epoch, e.seq), e.event, e.forget));
+        run.push((EventId::new(p.epoch, e.seq), e.event, e.forget, e.version));
     }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -55,12 +55,14 @@ return ARGV[1]
 
 /// Publishes a batch: `ARGV[1]` the `MAXLEN ~` retention, `ARGV[2]` the
 /// idempotency window in ms, `ARGV[3]` `1` when `KEYS[5]` is an idempotency
-/// key, `ARGV[4]` the live keys a type keeps at most, then per event its
-/// type, channel (`""` for a public event), data, trace context (`""` for
-/// none; the entry's `tc`), key (`""` when not keyed; the entry's `k`) and
-/// `ttl` in ms (`0`: none). An optional field is written only when it has a
-/// value (see `entry.rs`): add one by growing `per_event` and the `optional`
-/// list. Replies `{"ok", "<epoch> <id> <id>…"}`,
+/// key, `ARGV[4]` the live keys a type keeps at most, `ARGV[5]` the writer's
+/// contract fingerprint (every entry's `w`), then per event its type,
+/// channel (`""` for a public event), data, trace context (`""` for none;
+/// the entry's `tc`), key (`""` when not keyed; the entry's `k`), `ttl` in
+/// ms (`0`: none) and version (`""` for version 1; the entry's `v`). An
+/// optional field is written only when it has a value (see `entry.rs`): add
+/// one by growing `per_event` and the `optional` list. Replies
+/// `{"ok", "<epoch> <id> <id>…"}`,
 /// `{"replayed", "<epoch> <id>…"}` (the key was seen: nothing written), or
 /// `{"lost"}` (the stream or its epoch is missing: nothing written).
 pub(crate) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
@@ -79,13 +81,14 @@ if idem then
 end
 local state = idem and 6 or 5
 local max_keys = tonumber(ARGV[4])
-local per_event = 6
+local writer = ARGV[5]
+local per_event = 7
 -- {offset from the type's argument, field}: written only when not ''.
-local optional = {{1, 'c'}, {3, 'tc'}, {4, 'k'}}
-local count = (#ARGV - 4) / per_event
+local optional = {{1, 'c'}, {3, 'tc'}, {4, 'k'}, {6, 'v'}}
+local count = (#ARGV - 5) / per_event
 local n = redis.call('INCRBY', KEYS[3], count) - count
 local ids = {epoch}
-for i = 5, #ARGV, per_event do
+for i = 6, #ARGV, per_event do
   n = n + 1
   local fields = {'e', epoch, 'n', n, 't', ARGV[i]}
   for _, field in ipairs(optional) do
@@ -95,6 +98,8 @@ for i = 5, #ARGV, per_event do
       fields[#fields + 1] = value
     end
   end
+  fields[#fields + 1] = 'w'
+  fields[#fields + 1] = writer
   fields[#fields + 1] = 'd'
   fields[#fields + 1] = ARGV[i + 2]
   local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
