@@ -311,7 +311,10 @@ impl Registry {
         version: Option<u32>,
         payload: &str,
     ) -> Result<Arc<dyn DynEvent>, DecodeError> {
-        let newest = self.by_name.get(type_name).ok_or(DecodeError::UnknownType)?;
+        let newest = self
+            .by_name
+            .get(type_name)
+            .ok_or(DecodeError::UnknownType)?;
         match version {
             // The fast path: one version, or the newest asked for.
             None if !self.older.contains_key(type_name) => {
@@ -359,16 +362,18 @@ impl Registry {
         from: u32,
         mut event: Arc<dyn DynEvent>,
     ) -> Result<Arc<dyn DynEvent>, DecodeError> {
-        let newest = self.by_name.get(type_name).ok_or(DecodeError::UnknownType)?;
+        let newest = self
+            .by_name
+            .get(type_name)
+            .ok_or(DecodeError::UnknownType)?;
         if from > newest.version || self.version(type_name, from).is_none() {
             return Err(DecodeError::UnknownVersion {
                 newest: newest.version,
             });
         }
         for reg in self.versions(type_name).filter(|r| r.version > from) {
-            event = (reg.upcast)(event.into_any()).ok_or(DecodeError::Upcast {
-                to: reg.version,
-            })?;
+            event =
+                (reg.upcast)(event.into_any()).ok_or(DecodeError::Upcast { to: reg.version })?;
         }
         let mut cx = Checker::new();
         event.__check(&mut cx);
@@ -425,7 +430,10 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::UnknownType => f.write_str("unknown event type"),
             DecodeError::UnknownVersion { newest } => {
-                write!(f, "unknown version (this build knows versions 1 to {newest})")
+                write!(
+                    f,
+                    "unknown version (this build knows versions 1 to {newest})"
+                )
             }
             DecodeError::Invalid(e) => e.fmt(f),
             DecodeError::Upcast { to } => write!(f, "the upcast to version {to} failed"),

@@ -222,7 +222,10 @@ fn version_options(cx: &Ctxt, items: Vec<Item>, args: &mut EventArgs) {
             v => {
                 cx.error(
                     item.key.span(),
-                    format!("option `{key}` takes a value (`{key} = …`), not {}", v.describe()),
+                    format!(
+                        "option `{key}` takes a value (`{key} = …`), not {}",
+                        v.describe()
+                    ),
                 );
                 continue;
             }

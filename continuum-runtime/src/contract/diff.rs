@@ -38,7 +38,12 @@ pub fn diff(old: &Contract, new: &Contract) -> Report {
             )),
             (Some(_), Some(_)) => {
                 let (o, n) = (old.versions(name), new.versions(name));
-                event_versions(name, o.unwrap_or_default(), n.unwrap_or_default(), &mut changes);
+                event_versions(
+                    name,
+                    o.unwrap_or_default(),
+                    n.unwrap_or_default(),
+                    &mut changes,
+                );
             }
             (None, None) => {}
         }
@@ -95,7 +100,10 @@ fn event_versions(name: &str, old: &[EventVersion], new: &[EventVersion], out: &
         );
         out.push(finding.at(name, "type"));
     }
-    for before in old.iter().filter(|v| v.version < o.min(n) || (n > o && v.version == o)) {
+    for before in old
+        .iter()
+        .filter(|v| v.version < o.min(n) || (n > o && v.version == o))
+    {
         let at = format!("{name}@{}", before.version);
         match new.iter().find(|v| v.version == before.version) {
             None => out.push(

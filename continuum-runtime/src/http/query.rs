@@ -132,7 +132,10 @@ mod tests {
         assert_eq!(q.contract.as_deref(), Some("0123456789abcdef"));
         assert_eq!(
             parse_versions(&q.versions.unwrap()).unwrap(),
-            [("ai.task.progress".to_owned(), 2), ("media.done".to_owned(), 3)]
+            [
+                ("ai.task.progress".to_owned(), 2),
+                ("media.done".to_owned(), 3)
+            ]
         );
         assert_eq!(parse_versions("").unwrap(), []);
         for bad in ["a.b", "a.b@0", "a.b@x", "@2", "a.b@2,c"] {

@@ -60,7 +60,9 @@ pub(crate) fn subscribe(
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_versions",
-                format!("`versions` item `{item}` is not `<type>@<version>`, e.g. `ai.task.progress@2`"),
+                format!(
+                    "`versions` item `{item}` is not `<type>@<version>`, e.g. `ai.task.progress@2`"
+                ),
             )
             .with("item", item)
         })?,

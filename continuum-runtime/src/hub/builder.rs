@@ -258,9 +258,35 @@ impl HubBuilder {
         self
     }
 
+    /// Use exactly the events of `registry` (every version of each),
+    /// instead of the ones linked into the binary: for a program that
+    /// declares events it does not serve, and for tests that run two
+    /// builds' contracts in one process.
+    ///
+    /// ```
+    /// use continuum_runtime::prelude::*;
+    /// use continuum_runtime::Registry;
+    ///
+    /// #[continuum_event("docs.only.ping")]
+    /// pub struct Ping;
+    ///
+    /// let mut registry = Registry::new();
+    /// registry.register::<Ping>().unwrap();
+    /// let hub = Hub::builder().with_registry(registry).build().unwrap();
+    /// assert_eq!(hub.registry().len(), 1);
+    /// ```
+    pub fn with_registry(mut self, registry: Registry) -> Self {
+        self.registry = registry;
+        self.registry_errors.clear();
+        self
+    }
+
     /// Register every type of `registry` (duplicates are reported by `build`).
     pub fn registry(mut self, registry: &Registry) -> Self {
-        for reg in registry.iter() {
+        let all = registry
+            .iter()
+            .flat_map(|newest| registry.versions(newest.type_name));
+        for reg in all {
             if let Err(e) = self.registry.insert(*reg) {
                 self.registry_errors.push(e);
             }

@@ -320,7 +320,11 @@ impl Hub {
         channel: Option<Arc<str>>,
     ) -> Result<Outgoing, EmitError> {
         let registry = &self.inner.registry;
-        if !registry.has_versions() || registry.get(E::TYPE).is_none_or(|r| r.version == E::VERSION) {
+        if !registry.has_versions()
+            || registry
+                .get(E::TYPE)
+                .is_none_or(|r| r.version == E::VERSION)
+        {
             return encode_typed(event, channel);
         }
         let newest = registry

@@ -85,10 +85,7 @@ impl Versions {
         }
         let decoded = std::str::from_utf8(&event.data)
             .ok()
-            .map(|text| {
-                self.registry
-                    .decode(&event.type_name, Some(version), text)
-            });
+            .map(|text| self.registry.decode(&event.type_name, Some(version), text));
         let upcast = match decoded {
             Some(Ok(upcast)) => upcast,
             Some(Err(e)) => {
