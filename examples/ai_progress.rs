@@ -3,11 +3,14 @@
 //! ```sh
 //! cargo run --example ai_progress        # then open http://127.0.0.1:3000
 //! cargo run --example ai_progress -- --typescript > web/continuum-events.ts
+//! cargo run --example ai_progress -- --contract > continuum.contract.json
 //! ```
 //!
 //! `--typescript` prints the TypeScript module for every event in the binary
 //! (`ContinuumEventMap` and one interface per payload, for
-//! `@continuum/client`) and exits.
+//! `@continuum/client`) and exits; `--contract` prints the contract of every
+//! event in the binary (`Contract::of(…).to_json()`, the file a project
+//! commits to catch breaking changes) and exits.
 //!
 //! Environment: `CONTINUUM_ADDR` (default `127.0.0.1:3000`),
 //! `CONTINUUM_EVENT_INGEST_TOKEN` (unset: ingest is open),
@@ -30,6 +33,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Every event linked into this binary, as a user generates it from theirs.
         let hub = continuum_runtime::Hub::builder().build()?;
         print!("{}", continuum_runtime::typescript::module(hub.registry()));
+        return Ok(());
+    }
+    if std::env::args().skip(1).any(|a| a == "--contract") {
+        let hub = continuum_runtime::Hub::builder().build()?;
+        print!(
+            "{}",
+            continuum_runtime::contract::Contract::of(hub.registry()).to_json()
+        );
         return Ok(());
     }
     // Logs as RUST_LOG says (default info); spans exported over OTLP when

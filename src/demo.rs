@@ -77,6 +77,23 @@ pub fn typescript() -> String {
     continuum_runtime::typescript::module(&registry)
 }
 
+/// The demo's contract (what `cargo run --example ai_progress -- --contract`
+/// prints), committed at the repository root as `continuum.contract.json`:
+/// the file a project keeps to catch breaking changes (README, "Changing
+/// events safely").
+pub fn contract() -> String {
+    continuum_runtime::contract::Contract::of(&registry()).to_json()
+}
+
+/// The demo's events.
+pub fn registry() -> continuum_runtime::Registry {
+    let mut registry = continuum_runtime::Registry::new();
+    registry
+        .register::<AiTaskProgress>()
+        .expect("one type per event name");
+    registry
+}
+
 /// Run simulated tasks forever: `tasks` at a time, each going
 /// queued → prompting → generating (0–100 %) → done (or, now and then, failed).
 pub async fn simulate(hub: Hub, tasks: usize) {
