@@ -178,6 +178,67 @@ fn compatible_and_identical_contracts_exit_0() {
     assert_eq!(stdout(&out), "");
 }
 
+/// `v2`'s break made as an intended one: `v1` kept as version 1, the
+/// new shape as version 2 with an upcast.
+mod versioned {
+    use continuum_runtime::prelude::*;
+
+    #[continuum_event("ai.task.progress", version = 2, upcast_from = super::v1::Progress)]
+    pub struct Progress {
+        pub task_id: String,
+        pub stage: super::v2::Stage,
+        pub note: Option<String>,
+        pub eta: Option<u32>,
+    }
+
+    impl From<super::v1::Progress> for Progress {
+        fn from(v1: super::v1::Progress) -> Self {
+            let stage = match v1.stage {
+                super::v1::Stage::Queued => super::v2::Stage::Queued,
+                super::v1::Stage::Done => super::v2::Stage::Done,
+            };
+            Progress {
+                task_id: v1.task_id,
+                stage,
+                note: v1.note,
+                eta: None,
+            }
+        }
+    }
+}
+
+#[test]
+fn a_new_version_with_an_upcast_is_an_intended_change_and_exits_0() {
+    let dir = Dir::new("versioned");
+    let (v1, versioned) = (
+        dir.contract::<v1::Progress>("v1.json"),
+        dir.contract::<versioned::Progress>("versioned.json"),
+    );
+    let out = continuum(&[&"contract", &"diff", &v1, &versioned]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "compatible ai.task.progress type: new version 2 with an upcast from version 1; \
+         old workers' version-1 events are accepted and upcast to version 2; \
+         old readers get continuum.reset (contract) instead of version 2\n"
+    );
+    // Rolled back: stored version-2 events are no longer read.
+    let out = continuum(&[
+        &"contract",
+        &"diff",
+        &versioned,
+        &v1,
+        &"--mode",
+        &"backward",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).starts_with("breaking backward ai.task.progress type: version 2 removed"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn unreadable_input_exits_2_with_a_message() {
     let dir = Dir::new("unreadable");
