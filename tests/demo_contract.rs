@@ -20,7 +20,7 @@ fn the_demos_contract_is_committed_and_fresh() {
     } else {
         Mode::Check
     };
-    if let Err(stale) = sync_file(&committed(), &continuum::demo::contract(), mode) {
+    if let Err(stale) = sync_file(committed(), &continuum::demo::contract(), mode) {
         panic!(
             "{stale}\nregenerate: cargo run --example ai_progress -- --contract > continuum.contract.json"
         );

@@ -143,8 +143,8 @@ fn unreadable_types(inner: &Inner, options: &SseOptions) -> Vec<&'static str> {
 
 /// A frame of a type the subscriber was told it will not get, or a
 /// `contract` reset: the reset goes out once per type, then nothing of it.
-fn contract_filter(blocked: &mut Option<Box<Vec<String>>>, frame: &Frame) -> bool {
-    let list = blocked.get_or_insert_with(Default::default);
+fn contract_filter(blocked: &mut Option<Box<Blocked>>, frame: &Frame) -> bool {
+    let Blocked(list) = &mut **blocked.get_or_insert_with(Default::default);
     if list.iter().any(|t| **t == *frame.type_name) {
         return false;
     }
@@ -197,8 +197,13 @@ pub struct SseStream {
     _admission: Option<Admission>,
     /// Event types this stream no longer sends (after a `contract` reset);
     /// `None`, and no cost, until there is one.
-    blocked: Option<Box<Vec<String>>>,
+    blocked: Option<Box<Blocked>>,
 }
+
+/// The event types a stream no longer sends. Boxed in the stream: most
+/// never have one, and every idle subscriber pays for inline room.
+#[derive(Debug, Default)]
+struct Blocked(Vec<String>);
 
 impl fmt::Debug for SseStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -248,7 +253,9 @@ impl SseStream {
         } else {
             pending.push_back(sse::contract_reset_frame(unreadable.iter().copied(), None));
             inner.metrics.resets.fetch_add(1, Relaxed);
-            Some(Box::new(unreadable.iter().map(|t| t.to_string()).collect()))
+            Some(Box::new(Blocked(
+                unreadable.iter().map(|t| t.to_string()).collect(),
+            )))
         };
         if let Some(reason) = start.reset {
             pending.push_back(sse::reset_frame(reason, None));
