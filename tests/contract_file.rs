@@ -181,6 +181,7 @@ fn the_file_lists_versions_schemas_and_the_runtime_vocabulary() {
     assert_eq!(
         *reasons,
         json!([
+            "contract",
             "evicted",
             "expired",
             "foreign_epoch",
@@ -198,14 +199,27 @@ fn runtime_vocabulary_changes_are_judged_for_tolerant_readers() {
     doc["runtime"]["control"]["continuum.reset"]["properties"]["reason"]["enum"]
         .as_array_mut()
         .unwrap()
-        .push("contract".into());
+        .push("moved".into());
     doc["runtime"]["control"]["continuum.hello"] = json!({ "type": "object" });
     let newer = Contract::from_json(&doc.to_string()).unwrap();
     let old = Contract::from_json(&text).unwrap();
     assert_eq!(
         contract::diff(&old, &newer).to_string(),
         "compatible continuum.hello type: control event added; readers ignore control events they do not know\n\
-         compatible continuum.reset data.reason: `contract` added; readers treat a value they do not know as a reset, never an error\n"
+         compatible continuum.reset data.reason: `moved` added; readers treat a value they do not know as a reset, never an error\n"
+    );
+    // The envelope's optional `version` (event versions), added to a
+    // contract written before it: compatible.
+    let mut before_versions: Value = serde_json::from_str(&text).unwrap();
+    before_versions["runtime"]["envelope"]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("version");
+    let before_versions = Contract::from_json(&before_versions.to_string()).unwrap();
+    assert_eq!(
+        contract::diff(&before_versions, &old).to_string(),
+        "compatible continuum envelope.version: optional envelope member `version` added; \
+         old writers do not send it; the server never writes it into an event's frame\n"
     );
     doc["runtime"]["envelope"]["required"] = json!(["type", "data"]);
     let report = contract::diff(&old, &Contract::from_json(&doc.to_string()).unwrap());
