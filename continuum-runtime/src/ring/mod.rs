@@ -36,8 +36,8 @@ pub(crate) use self::keyed::{SnapshotOf, Wants};
 pub use self::local::{LocalLog, WeakLocalLog};
 pub(crate) use self::start::Start;
 pub(crate) use self::state::{KeyedState, Snap};
-use crate::id::{Epoch, EventId};
 use self::versions::{Adapted, Versions};
+use crate::id::{Epoch, EventId};
 use crate::sse::{self, ResetReason};
 
 pub(crate) struct Ring {

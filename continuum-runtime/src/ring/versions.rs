@@ -99,7 +99,7 @@ impl Versions {
             return Adapted::Unreadable(event);
         }
         // The newest version's key (its key field may be another one).
-        let key = upcast.dyn_key().map(|k| std::sync::Arc::from(&*k));
+        let key = upcast.dyn_key().map(|k| Arc::from(&*k));
         Adapted::Upcast(Outgoing {
             data: Bytes::from(data),
             value: Some(upcast.into_any()),
