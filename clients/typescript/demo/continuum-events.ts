@@ -39,4 +39,4 @@ export type ContinuumEvent =
 export const continuumKeys = { "ai.task.progress": "taskId" } as const;
 
 /** The contract of these declarations: pass it to `subscribe` (`contract`), which sends it to the server. */
-export const continuumContract = { fingerprint: "0e33b05cc4ca09cc", versions: { "ai.task.progress": 1 } } as const;
+export const continuumContract = { fingerprint: "ba177e8a0c7a1cc6", versions: { "ai.task.progress": 1 } } as const;

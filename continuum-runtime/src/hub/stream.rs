@@ -222,9 +222,11 @@ impl SseStream {
         admission: Option<Admission>,
     ) -> Self {
         let log = &inner.log.log;
+        // Types the client cannot read: reset once, never sent (nor in the snapshot).
+        let unreadable = unreadable_types(&inner, &options);
         let (types, grant) = (&options.types, &options.grant);
         let (t, c) = (
-            |n: &str| types.matches(n),
+            |n: &str| types.matches(n) && !unreadable.contains(&n),
             |ch: Option<&str>| grant.allows(ch),
         );
         let wants = Wants {
@@ -247,7 +249,6 @@ impl SseStream {
             start.epoch,
             Some(start.resume),
         ));
-        let unreadable = unreadable_types(&inner, &options);
         let blocked = if unreadable.is_empty() {
             None
         } else {
