@@ -69,10 +69,9 @@ impl Sent {
 }
 
 /// The version of the event this schema declares: the version a
-/// subscription of it reads.
-// version: from `EventSchema.version` once it lands (issue 18); until then every event is version 1.
-pub(crate) fn version_of(_schema: &EventSchema) -> u64 {
-    1
+/// subscription of it reads (sent as `versions=` when it is 2 or more).
+pub(crate) fn version_of(schema: &EventSchema) -> u64 {
+    u64::from(schema.version)
 }
 
 /// Everything but the type grammar's characters percent-encoded.
