@@ -357,3 +357,47 @@ mod edited {
         }
     }
 }
+
+/// The Rust client says which version of an event it reads: a subscriber of
+/// `ProgressV2` (whose contract is otherwise an older build's, so the server
+/// compares versions) is served version 2, while one of `ProgressV1` gets the
+/// `contract` reset and never version 2's shape.
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn the_rust_client_sends_the_version_it_reads() {
+    use continuum_runtime::client::{Client, Item, ResetReason};
+
+    let server = new_node().await;
+    let client = Client::new(&server.url).contract(&old_build());
+    let mut v2 = client.subscribe::<ProgressV2>();
+    let mut v1 = client.subscribe::<ProgressV1>();
+    // Subscriptions start when first polled: poll each until the hub has both.
+    let (first_v2, first_v1) = guarded("both subscribed", async {
+        let v2_next = tokio::spawn(async move {
+            let item = v2.next().await;
+            (v2, item)
+        });
+        let v1_next = tokio::spawn(async move {
+            let item = v1.next().await;
+            (v1, item)
+        });
+        while server.hub.metrics().subscribers_now != 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let body = r#"{"type":"ai.task.progress","data":{"taskId":"n","fraction":0.5}}"#;
+        assert_eq!(post(&server.url, body, &[]).await.status.as_u16(), 202);
+        (v2_next.await.unwrap(), v1_next.await.unwrap())
+    })
+    .await;
+    match first_v2.1.expect("an item").expect("no error") {
+        Item::Event { event, .. } => {
+            assert_eq!(event.task_id, "n");
+            assert_eq!(event.fraction, 0.5);
+        }
+        other => panic!("version 2's reader got {other:?} instead of the event"),
+    }
+    match first_v1.1.expect("an item").expect("no error") {
+        Item::Reset(reason) => assert_eq!(reason, ResetReason::Contract),
+        other => panic!("version 1's reader got {other:?} instead of a contract reset"),
+    }
+}
