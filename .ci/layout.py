@@ -27,8 +27,10 @@ def strip_comments(text):
 
 
 def before_tests(text):
-    i = text.find('#[cfg(test)]')
-    return text if i < 0 else text[:i]
+    """The text before the first `#[cfg(test)]` at the start of a line (a
+    module's tests; an indented one marks a single item and does not count)."""
+    m = re.search(r'^#\[cfg\(test\)\]', text, flags=re.M)
+    return text if m is None else text[:m.start()]
 
 
 def flat_use(text):

@@ -63,7 +63,7 @@ impl RawEvent {
 ///   `Last-Event-ID`, and the server replays what was missed.
 /// - `Ok(Item::Reset(reason))` where the server could not replay (see
 ///   [`Item`]); a reason this version does not know is
-///   [`ResetReason::Other`], still a reset.
+///   [`ResetReason::Other`](super::ResetReason::Other), still a reset.
 /// - `Err(e)` with [`e.is_decode()`](ClientError::is_decode) for an event
 ///   this build cannot read as `T` (a value outside its types: a missing
 ///   required field, an enum variant it does not know; its issues in

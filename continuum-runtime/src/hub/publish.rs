@@ -133,7 +133,7 @@ impl Hub {
     /// Publish events already validated (as the registry's `decode` returns
     /// them), each public (`None`) or on a channel, in order, all or nothing;
     /// with an idempotency `key`, at most once per key within the
-    /// [`Config::idempotency_window`] (on every node that shares the
+    /// [`Config::idempotency_window`](crate::config::Config::idempotency_window) (on every node that shares the
     /// backplane): a repeated key publishes nothing and resolves to the ids
     /// assigned the first time (`replayed: true`). This is what
     /// `POST /api/events` calls.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::topology::Timeouts;
 use super::{DEFAULT_RETENTION, DEFAULT_STREAM};
 
-/// How to reach Redis and which stream to use. See [`RedisBackplane::new`].
+/// How to reach Redis and which stream to use. See [`RedisBackplane::new`](super::RedisBackplane::new).
 #[derive(Clone, Debug)]
 pub struct RedisOptions {
     pub(super) url: String,
@@ -21,7 +21,7 @@ pub struct RedisOptions {
 
 impl RedisOptions {
     /// Options for the Redis at `url`, with the default stream and
-    /// retention. `url` is one of (see [Topologies](self#topologies)):
+    /// retention. `url` is one of (see [Topologies](super#topologies)):
     /// - `redis://[user:password@]host:port[/db]`: one server;
     /// - several of those, comma-separated: the seed nodes of a Redis Cluster;
     /// - `redis+sentinel://[user:password@]host:port[,host:port…]/service[/db]`:
@@ -67,7 +67,7 @@ impl RedisOptions {
 
     /// Resolve publishes only once `replicas` replicas confirmed them
     /// (`WAIT`; 0, the default, does not wait). See
-    /// [Durability](self#durability-wait) for what it does and does not
+    /// [Durability](super#durability-wait) for what it does and does not
     /// promise.
     pub fn wait_replicas(mut self, replicas: usize) -> Self {
         self.wait_replicas = replicas;
